@@ -1,0 +1,48 @@
+"""skcryoal: deep active learning for cryo-ET subtomogram classification.
+
+The core API (the classifier with its EMA mean model, the query strategies and the
+active learner) is importable from the top level. Subpackages by concept:
+
+- :mod:`skcryoal.nn` -- torch modules (:class:`ResNet3D`).
+- :mod:`skcryoal.callbacks` -- skorch callbacks (:class:`ExponentialMovingAverage`).
+- :mod:`skcryoal.losses` -- training criteria (:class:`EMARegularizedLoss`).
+- :mod:`skcryoal.classifier` -- :class:`CryoNetClassifier`.
+- :mod:`skcryoal.query` -- query strategies for modAL.
+- :mod:`skcryoal.learner` -- :class:`ActiveLearner`.
+- :mod:`skcryoal.datasets` -- the built-in subtomogram simulator.
+- :mod:`skcryoal.io` -- MRC / STAR reading and writing.
+- :mod:`skcryoal.preprocessing` -- transformers for pipelines.
+- :mod:`skcryoal.plotting` -- orthoslice sheets and Fourier plots.
+
+Volumes are arrays of shape ``(n_samples, 1, D, H, W)`` with axis order (z, y, x);
+voxel sizes are in Angstrom.
+"""
+
+import importlib
+
+from ._version import __version__
+
+_SUBPACKAGES = (
+    "callbacks",
+    "classifier",
+    "cli",
+    "datasets",
+    "io",
+    "learner",
+    "losses",
+    "nn",
+    "plotting",
+    "preprocessing",
+    "query",
+    "utils",
+)
+
+__all__ = ["__version__"]
+
+
+def __getattr__(name):
+    # Subpackages load on first access so that ``import skcryoal`` stays light
+    # (matplotlib, pandas and starfile are only imported when used).
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
