@@ -21,6 +21,12 @@ voxel sizes are in Angstrom.
 import importlib
 
 from ._version import __version__
+from .callbacks import ExponentialMovingAverage
+from .classifier import CryoNetClassifier
+from .learner import ActiveLearner
+from .losses import EMARegularizedLoss
+from .nn import ResNet3D
+from .query import EMADeviationQuery, RandomQuery
 
 _SUBPACKAGES = (
     "callbacks",
@@ -37,7 +43,16 @@ _SUBPACKAGES = (
     "utils",
 )
 
-__all__ = ["__version__"]
+__all__ = [
+    "ActiveLearner",
+    "CryoNetClassifier",
+    "EMADeviationQuery",
+    "EMARegularizedLoss",
+    "ExponentialMovingAverage",
+    "RandomQuery",
+    "ResNet3D",
+    "__version__",
+]
 
 
 def __getattr__(name):

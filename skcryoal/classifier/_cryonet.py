@@ -1,0 +1,550 @@
+"""CryoNetClassifier: a skorch 3D ResNet classifier carrying an EMA mean model."""
+
+import copy
+import numbers
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import LRScheduler
+from skorch.dataset import unpack_data
+from skorch.utils import is_dataset, to_tensor
+from sklearn.exceptions import NotFittedError
+from torch.optim.lr_scheduler import CosineAnnealingLR
+
+from ..callbacks import ExponentialMovingAverage
+from ..losses import EMARegularizedLoss
+from ..nn import ResNet3D
+from ..utils._batches import iter_batches
+from ..utils._random import draw_seed, torch_seed_context
+from ..utils._validation import assert_all_finite_chunked, check_labels, check_volumes
+from ._unlabeled import UnlabeledStream
+
+_MODELS = ("task", "mean")
+
+
+def _softmax(logits):
+    # module-level (not a lambda) so that nets stay picklable
+    return torch.softmax(logits, dim=-1)
+
+
+class CryoNetClassifier(NeuralNetClassifier):
+    """3D ResNet subtomogram classifier with an EMA mean model (Wang et al., 2022).
+
+    A :class:`skorch.NeuralNetClassifier` whose module (the task model ``T``,
+    ``module_``) is trained with the regularized criterion of Eq. (4)::
+
+        L = CE(T(x), y) + reg_lambda * MSE(T(x), M(x))
+
+    while the mean model ``M`` (``ema_module_``) follows the exponential moving
+    average of ``T``'s weights after every optimizer step. The deviation between
+    the two models is the query score of :class:`~skcryoal.EMADeviationQuery`.
+
+    Parameters
+    ----------
+    module : torch module class or instance, default=ResNet3D
+        The task model. A class is instantiated with ``module__*`` parameters; its
+        ``n_classes`` is set from the classes seen at ``fit`` (or ``classes``)
+        unless ``module__n_classes`` is given. The mean model is a second,
+        independently initialized instance. An instance is deep-copied and its
+        parameters reset at every cold ``fit``.
+    criterion : class, default=EMARegularizedLoss
+        Must be :class:`~skcryoal.losses.EMARegularizedLoss` or a subclass; pass a
+        different task loss with ``criterion__task_loss``.
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+    lr : float, default=1e-3
+    max_epochs : int, default=30
+    batch_size : int, default=32
+        Training batch size; also the inference batch size.
+    train_split : callable or None, default=None
+        No internal validation split by default: a stratified split fails on the
+        few samples per class typical of active learning.
+    verbose : int, default=0
+        skorch's per-epoch table is off by default (active learning fits often).
+    ema_decay : float, default=0.999
+        EMA coefficient ``a`` of Eq. (1), with warm-up ``min(a, 1 - 1/t)``
+        (see :class:`~skcryoal.callbacks.ExponentialMovingAverage`).
+    reg_lambda : float, default=0.03
+        Weight of the consistency regularizer; ``0`` gives plain cross-entropy
+        training (the paper's "noema" ablation; the mean model is still kept).
+    classes : array-like or None, default=None
+        All class labels (any type: ints, strings). Set it in active learning, where
+        the labeled set may lack some classes: the output layer then has
+        ``len(classes)`` units. ``None`` infers the classes from ``y`` at ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, dropout and unlabeled sampling for
+        each ``fit`` (torch's global RNG is forked, so the caller's state is left
+        untouched). ``None`` uses torch's global RNG.
+    **kwargs
+        Any other :class:`skorch.NeuralNet` parameter (``device``,
+        ``module__width``, ``callbacks``, ``iterator_train__*``...).
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The task model ``T``.
+    ema_module_ : torch.nn.Module
+        The mean model ``M``; never in the optimizer, never receives gradients.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels, in output-unit order.
+    volume_shape_ : tuple of int
+        Spatial shape ``(D, H, W)`` of the training volumes.
+
+    Notes
+    -----
+    Each cold ``fit`` re-initializes both models (Algorithm 1, line 3). The
+    default recipe, AdamW with cosine learning-rate decay over ``max_epochs``
+    (``callbacks__lr_scheduler=None`` disables the decay), trains useful models
+    from a few dozen labeled volumes; the paper's SGD recipe is available through
+    ``optimizer=torch.optim.SGD, lr=0.1, optimizer__momentum=0.9``.
+
+    The mean model runs in training mode on each batch (for the regularizer) with
+    batch-norm momentum 0, so it normalises with batch statistics like the task
+    model while its running statistics change only through the EMA. When
+    ``reg_lambda=0`` the mean model is not evaluated during training at all.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcryoal import CryoNetClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(12, 1, 16, 16, 16)).astype(np.float32)
+    >>> y = np.array(["ribosome", "proteasome"] * 6)
+    >>> clf = CryoNetClassifier(module__width=4, max_epochs=2, random_state=0)
+    >>> clf = clf.fit(X, y)
+    >>> clf.predict_proba(X[:2], model="mean").shape
+    (2, 2)
+    >>> sorted(clf.classes_)
+    ['proteasome', 'ribosome']
+    """
+
+    def __init__(
+        self,
+        module=ResNet3D,
+        *args,
+        criterion=EMARegularizedLoss,
+        optimizer=torch.optim.AdamW,
+        lr=1e-3,
+        max_epochs=30,
+        batch_size=32,
+        train_split=None,
+        verbose=0,
+        iterator_train__shuffle=True,
+        ema_decay=0.999,
+        reg_lambda=0.03,
+        classes=None,
+        random_state=None,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            *args,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            verbose=verbose,
+            iterator_train__shuffle=iterator_train__shuffle,
+            classes=classes,
+            **kwargs,
+        )
+        self.ema_decay = ema_decay
+        self.reg_lambda = reg_lambda
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ set-up
+    @property
+    def _default_callbacks(self):
+        callbacks = list(super()._default_callbacks)
+        extra = [
+            ("lr_scheduler", LRScheduler(CosineAnnealingLR, T_max=max(1, self.max_epochs))),
+            ("ema", ExponentialMovingAverage(decay=self.ema_decay)),
+        ]
+        # keep print_log last so it reports what the other callbacks recorded
+        return callbacks[:-1] + extra + callbacks[-1:]
+
+    def _new_module(self, kwargs):
+        if isinstance(self.module, torch.nn.Module):
+            module = copy.deepcopy(self.module)
+            for m in module.modules():
+                if hasattr(m, "reset_parameters"):
+                    m.reset_parameters()
+            return module
+        return self.module(**kwargs)
+
+    def _module_kwargs(self):
+        kwargs = self.get_params_for("module")
+        if isinstance(self.module, torch.nn.Module):
+            return kwargs
+        n_classes = self._n_classes()
+        if "n_classes" in kwargs:
+            if n_classes is not None and kwargs["n_classes"] != n_classes:
+                raise ValueError(
+                    f"module__n_classes={kwargs['n_classes']} does not match the "
+                    f"{n_classes} classes of the classifier (classes_={list(self.classes_)}); "
+                    "drop module__n_classes or make them agree."
+                )
+        elif n_classes is None:
+            raise ValueError(
+                "The number of output classes is unknown: call fit(X, y), or pass "
+                "classes=[...] or module__n_classes=... before initialize()."
+            )
+        else:
+            kwargs["n_classes"] = n_classes
+        return kwargs
+
+    def _n_classes(self):
+        try:
+            return len(self.classes_)
+        except AttributeError:
+            return None
+
+    def initialize_module(self):
+        """Create the task model ``module_`` and the mean model ``ema_module_``.
+
+        The mean model is a second, independently initialized instance of the
+        same architecture with gradients disabled and batch-norm momentum 0.
+        """
+        kwargs = self._module_kwargs()
+        self.module_ = self._new_module(kwargs)
+        ema = self._new_module(kwargs).requires_grad_(False)
+        for m in ema.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.momentum = 0.0
+        self.ema_module_ = ema
+        return self
+
+    def initialize_criterion(self):
+        """Create ``criterion_`` with ``reg_lambda`` taken from the classifier."""
+        kwargs = self.get_params_for("criterion")
+        if "reg_lambda" in kwargs and kwargs["reg_lambda"] != self.reg_lambda:
+            raise ValueError(
+                "Set the regularizer weight with reg_lambda=..., not criterion__reg_lambda; "
+                f"got reg_lambda={self.reg_lambda} and criterion__reg_lambda="
+                f"{kwargs['reg_lambda']}."
+            )
+        kwargs["reg_lambda"] = self.reg_lambda
+        criterion = self.criterion
+        if isinstance(criterion, torch.nn.Module):
+            if not isinstance(criterion, EMARegularizedLoss):
+                raise TypeError(
+                    "criterion must be EMARegularizedLoss (or a subclass); got "
+                    f"{type(criterion).__name__}. Pass another task loss with "
+                    "criterion__task_loss=..., e.g. torch.nn.CrossEntropyLoss(label_smoothing=0.1)."
+                )
+            criterion = copy.deepcopy(criterion)
+            criterion.reg_lambda = float(self.reg_lambda)
+        else:
+            if not (isinstance(criterion, type) and issubclass(criterion, EMARegularizedLoss)):
+                raise TypeError(
+                    "criterion must be EMARegularizedLoss (or a subclass); got "
+                    f"{criterion!r}. Pass another task loss with criterion__task_loss=..., "
+                    "e.g. torch.nn.CrossEntropyLoss(label_smoothing=0.1)."
+                )
+            criterion = criterion(**kwargs)
+        self.criterion_ = criterion
+        return self
+
+    def get_all_learnable_params(self):
+        """Yield the task model's parameters only (the mean model is never optimized)."""
+        for name, param in super().get_all_learnable_params():
+            if not any(param is p for p in self.ema_module_.parameters()):
+                yield name, param
+
+    def check_data(self, X, y):
+        """Do nothing: inputs are validated in :meth:`fit` (y arrives encoded)."""
+
+    def _get_predict_nonlinearity(self):
+        if self.predict_nonlinearity == "auto":
+            return _softmax
+        return super()._get_predict_nonlinearity()
+
+    # ---------------------------------------------------------------- fitting
+    def _validate_hyperparams(self):
+        if not isinstance(self.ema_decay, numbers.Real) or not 0.0 <= self.ema_decay <= 1.0:
+            raise ValueError(f"ema_decay must be a float in [0, 1]; got {self.ema_decay!r}.")
+        if not isinstance(self.reg_lambda, numbers.Real) or self.reg_lambda < 0:
+            raise ValueError(f"reg_lambda must be a non-negative float; got {self.reg_lambda!r}.")
+
+    def _module_spec(self):
+        module = self.module
+        if isinstance(module, torch.nn.Module):
+            return getattr(module, "in_channels", 1), getattr(module, "min_side", None)
+        kwargs = self.get_params_for("module")
+        return kwargs.get("in_channels", 1), getattr(module, "min_side", None)
+
+    def _resolve_classes(self, y, *, refit):
+        if self.classes is not None:
+            classes = np.asarray(self.classes)
+            if classes.ndim != 1 or len(classes) < 2:
+                raise ValueError(
+                    f"classes must list at least two class labels; got {self.classes!r}."
+                )
+            if len(np.unique(classes)) != len(classes):
+                raise ValueError(f"classes must not repeat a label; got {list(classes)}.")
+        elif refit or not hasattr(self, "classes_inferred_"):
+            classes = np.unique(y)
+            if len(classes) < 2:
+                raise ValueError(
+                    f"y holds a single class ({classes[0]!r}); a classifier needs at least two. "
+                    "If the other classes are simply not labeled yet, pass classes=[...]."
+                )
+            self.classes_inferred_ = classes
+        else:
+            classes = self.classes_inferred_
+        known = np.isin(y, classes)
+        if not known.all():
+            unknown = np.unique(y[~known])
+            raise ValueError(
+                f"y contains labels not in classes_: {list(unknown)[:10]}; known classes are "
+                f"{list(classes)[:20]}. Pass the full list with classes=[...]."
+            )
+        return classes
+
+    def _encode(self, y, classes):
+        sorter = np.argsort(classes, kind="stable")
+        return sorter[np.searchsorted(classes, y, sorter=sorter)].astype(np.int64)
+
+    def _prepare(self, X, y, X_unlabeled, *, refit):
+        self._validate_hyperparams()
+        in_channels, min_side = self._module_spec()
+        X = check_volumes(X, n_channels=in_channels, min_side=min_side)
+        if not refit and hasattr(self, "volume_shape_"):
+            X = check_volumes(X, volume_shape=self.volume_shape_, check_finite=False)
+        y = check_labels(y, len(X))
+        y_enc = self._encode(y, self._resolve_classes(y, refit=refit))
+        if X_unlabeled is not None:
+            X_unlabeled = check_volumes(
+                X_unlabeled, name="X_unlabeled", n_channels=in_channels,
+                volume_shape=X.shape[2:],
+            )
+        # torch needs float32; a float32 array or memory map is used without a copy
+        X = np.asarray(X, dtype=np.float32)
+        return X, y_enc, X_unlabeled
+
+    def _run(self, X, y_enc, X_unlabeled, initialize, **fit_params):
+        with torch_seed_context(draw_seed(self.random_state), self.device):
+            if initialize:
+                self.initialize()
+            self.volume_shape_ = tuple(int(s) for s in X.shape[2:])
+            self._unlabeled = None if X_unlabeled is None else UnlabeledStream(X_unlabeled)
+            try:
+                NeuralNetClassifier.partial_fit(self, X, y_enc, **fit_params)
+            finally:
+                self._unlabeled = None
+        return self
+
+    def fit(self, X, y, X_unlabeled=None, **fit_params):
+        """Initialize both models and train on labeled volumes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1, D, H, W) or (n_samples, D, H, W)
+            Labeled volumes, axis order (z, y, x).
+        y : array-like of shape (n_samples,)
+            Class labels (any type).
+        X_unlabeled : array-like of shape (n_unlabeled, 1, D, H, W) or None
+            Unlabeled volumes for the semi-supervised variant: each training
+            batch is joined by as many unlabeled volumes, on which only the
+            consistency term ``reg_lambda * MSE(T(x), M(x))`` is applied.
+            Memory maps are read batch by batch.
+        **fit_params : dict
+            Passed on to skorch.
+
+        Returns
+        -------
+        self : CryoNetClassifier
+        """
+        refit = not self.warm_start or not self.initialized_
+        X, y_enc, X_unlabeled = self._prepare(X, y, X_unlabeled, refit=refit)
+        return self._run(X, y_enc, X_unlabeled, refit, **fit_params)
+
+    def partial_fit(self, X, y, classes=None, X_unlabeled=None, **fit_params):
+        """Continue training without re-initializing (a warm start).
+
+        Parameters
+        ----------
+        X, y, X_unlabeled
+            As in :meth:`fit`.
+        classes : None
+            Unused; set ``classes`` in the constructor instead.
+        **fit_params : dict
+            Passed on to skorch.
+
+        Returns
+        -------
+        self : CryoNetClassifier
+        """
+        refit = not self.initialized_
+        X, y_enc, X_unlabeled = self._prepare(X, y, X_unlabeled, refit=refit)
+        return self._run(X, y_enc, X_unlabeled, refit, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        """Forward the labeled batch (and an unlabeled batch) and backpropagate."""
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        X_all = Xi
+        if self._unlabeled is not None:
+            X_all = torch.cat([Xi, self._unlabeled.next_batch(len(Xi)).to(Xi.device)])
+        y_pred = self.infer(X_all, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=X_all, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred[: len(Xi)]}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Return the regularized loss; rows of ``y_pred`` beyond ``y_true`` are unlabeled."""
+        y_true = to_tensor(y_true, device=self.device)
+        mean_logits = None
+        if self.criterion_.reg_lambda > 0:
+            with torch.no_grad():
+                mean_logits = _logits(self.ema_module_(to_tensor(X, device=self.device)))
+        return self.criterion_(y_pred, y_true, mean_logits)
+
+    _unlabeled = None
+
+    # -------------------------------------------------------------- inference
+    def _check_fitted(self):
+        if not getattr(self, "initialized_", False) or not hasattr(self, "module_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet; call fit(X, y) before "
+                "predicting or querying."
+            )
+
+    def _resolve_model(self, model):
+        if model not in _MODELS:
+            raise ValueError(f"model must be 'task' or 'mean'; got {model!r}.")
+        return self.module_ if model == "task" else self.ema_module_
+
+    def forward_logits(self, X, models=("task", "mean"), batch_size=None):
+        """Return the logits of several models, computed in one batched pass.
+
+        Both models see each batch while it is in memory, so a memory-mapped pool
+        is read once; memory is O(batch_size) beyond the returned logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1, D, H, W) or (n_samples, D, H, W)
+            Volumes with the spatial shape seen during fit. Memory maps and lazy
+            arrays are read batch by batch.
+        models : sequence of {"task", "mean"}, default=("task", "mean")
+            Which models to evaluate.
+        batch_size : int or None, default=None
+            Volumes per forward pass; ``None`` uses ``self.batch_size``.
+
+        Returns
+        -------
+        logits : tuple of ndarray of shape (n_samples, n_classes)
+            One float32 array per entry of ``models``.
+        """
+        self._check_fitted()
+        modules = [self._resolve_model(m) for m in models]
+        in_channels, _ = self._module_spec()
+        X = check_volumes(
+            X, n_channels=in_channels, volume_shape=getattr(self, "volume_shape_", None),
+            check_finite=False,
+        )
+        batch_size = self.batch_size if batch_size is None else batch_size
+        self._set_training(False)
+        outputs = None
+        with torch.no_grad():
+            for start, stop, batch in iter_batches(X, batch_size):
+                assert_all_finite_chunked(batch, offset=start)
+                xb = torch.from_numpy(batch).to(self.device)
+                logits = [_logits(m(xb)).float().cpu().numpy() for m in modules]
+                if outputs is None:
+                    outputs = [np.empty((len(X), lg.shape[1]), np.float32) for lg in logits]
+                for out, lg in zip(outputs, logits):
+                    out[start:stop] = lg
+        return tuple(outputs)
+
+    def decision_function(self, X, model="task"):
+        """Return the logits of the task or the mean model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1, D, H, W) or (n_samples, D, H, W)
+        model : {"task", "mean"}, default="task"
+
+        Returns
+        -------
+        logits : ndarray of shape (n_samples, n_classes)
+        """
+        return self.forward_logits(X, models=(model,))[0]
+
+    def predict_proba(self, X, model="task"):
+        """Return class probabilities (softmax of the logits).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1, D, H, W) or (n_samples, D, H, W)
+            Volumes, axis order (z, y, x). A torch/skorch ``Dataset`` is passed to
+            skorch's own prediction loop (used by skorch's scoring callbacks).
+        model : {"task", "mean"}, default="task"
+            The task model ``T`` or the EMA mean model ``M``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        if is_dataset(X):
+            return super().predict_proba(X)
+        logits = torch.from_numpy(self.decision_function(X, model=model))
+        return self._get_predict_nonlinearity()(logits).numpy()
+
+    def predict(self, X, model="task"):
+        """Return the most probable class label for each volume.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1, D, H, W) or (n_samples, D, H, W)
+        model : {"task", "mean"}, default="task"
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        if is_dataset(X):
+            return super().predict(X)
+        return self.classes_[self.decision_function(X, model=model).argmax(axis=1)]
+
+    def embed(self, X, batch_size=None):
+        """Return the task model's penultimate embedding (used by core-set).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1, D, H, W) or (n_samples, D, H, W)
+        batch_size : int or None, default=None
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, n_features)
+        """
+        self._check_fitted()
+        if not hasattr(self.module_, "embed"):
+            raise TypeError(
+                f"The module {type(self.module_).__name__} has no embed() method; "
+                "use ResNet3D or add one returning the penultimate features."
+            )
+        in_channels, _ = self._module_spec()
+        X = check_volumes(
+            X, n_channels=in_channels, volume_shape=getattr(self, "volume_shape_", None),
+            check_finite=False,
+        )
+        batch_size = self.batch_size if batch_size is None else batch_size
+        self._set_training(False)
+        parts = []
+        with torch.no_grad():
+            for start, _, batch in iter_batches(X, batch_size):
+                assert_all_finite_chunked(batch, offset=start)
+                xb = torch.from_numpy(batch).to(self.device)
+                parts.append(self.module_.embed(xb).float().cpu().numpy())
+        return np.concatenate(parts)
+
+
+def _logits(output):
+    # modules may return (logits, extras...), e.g. a loss-prediction head
+    return output[0] if isinstance(output, (tuple, list)) else output

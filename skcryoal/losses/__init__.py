@@ -1,0 +1,5 @@
+"""Training criteria."""
+
+from ._ema_regularized import EMARegularizedLoss
+
+__all__ = ["EMARegularizedLoss"]

@@ -1,0 +1,68 @@
+"""Contiguous batching over arrays and memory maps."""
+
+import numpy as np
+
+
+def iter_batches(X, batch_size, *, dtype=np.float32):
+    """Yield ``(start, stop, batch)`` over the first axis of ``X``.
+
+    Each batch is a contiguous slice read into memory and cast to ``dtype``, so a
+    :class:`numpy.memmap` larger than RAM is traversed with memory proportional to
+    ``batch_size`` only.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+        Anything that supports slicing along the first axis (ndarray, memmap,
+        lazy arrays from :mod:`skcryoal.io`).
+    batch_size : int
+        Number of rows per batch (the last one may be smaller).
+    dtype : numpy dtype, default=np.float32
+        Dtype of the yielded batches.
+
+    Yields
+    ------
+    start, stop : int
+        Row range of the batch in ``X``.
+    batch : ndarray of shape (stop - start, ...)
+        The rows, as a C-contiguous in-memory array.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    n = len(X)
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        yield start, stop, np.ascontiguousarray(X[start:stop], dtype=dtype)
+
+
+class RowSubset:
+    """Lazy view of selected rows of an array, read on slicing.
+
+    Used to score a random subset of a memory-mapped pool without loading the
+    subset at once: ``RowSubset(X, idx)[a:b]`` reads ``X[idx[a:b]]`` only.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+    indices : ndarray of int
+        Rows of ``X``; sorted indices give sequential reads on a memory map.
+    """
+
+    def __init__(self, X, indices):
+        self.X = X
+        self.indices = np.asarray(indices)
+        self.shape = (len(self.indices), *X.shape[1:])
+        self.dtype = np.dtype(X.dtype)
+        self.ndim = len(self.shape)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            return np.asarray(self.X[self.indices[key[0]]])[(slice(None), *key[1:])]
+        return np.asarray(self.X[self.indices[key]])
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.asarray(self.X[self.indices])
+        return out if dtype is None else out.astype(dtype)
