@@ -159,7 +159,7 @@ class CryoNetClassifier(NeuralNetClassifier):
     def _default_callbacks(self):
         callbacks = list(super()._default_callbacks)
         extra = [
-            ("lr_scheduler", LRScheduler(CosineAnnealingLR, T_max=max(1, self.max_epochs))),
+            ("lr_scheduler", LRScheduler(CosineAnnealingLR, T_max=self.max_epochs)),
             ("ema", ExponentialMovingAverage(decay=self.ema_decay)),
         ]
         # keep print_log last so it reports what the other callbacks recorded
@@ -252,6 +252,12 @@ class CryoNetClassifier(NeuralNetClassifier):
         for name, param in super().get_all_learnable_params():
             if not any(param is p for p in self.ema_module_.parameters()):
                 yield name, param
+
+    def _get_param_names(self):
+        # skorch lists every attribute not ending in "_", private state included;
+        # private names are not constructor parameters (sklearn's clone and
+        # set_params would otherwise receive them)
+        return [k for k in super()._get_param_names() if not k.startswith("_")]
 
     def check_data(self, X, y):
         """Do nothing: inputs are validated in :meth:`fit` (y arrives encoded)."""
@@ -494,6 +500,21 @@ class CryoNetClassifier(NeuralNetClassifier):
         logits = torch.from_numpy(self.decision_function(X, model=model))
         return self._get_predict_nonlinearity()(logits).numpy()
 
+    def predict_log_proba(self, X, model="task"):
+        """Return the log of the class probabilities (log-softmax of the logits).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1, D, H, W) or (n_samples, D, H, W)
+        model : {"task", "mean"}, default="task"
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        logits = torch.from_numpy(self.decision_function(X, model=model))
+        return torch.log_softmax(logits, dim=-1).numpy()
+
     def predict(self, X, model="task"):
         """Return the most probable class label for each volume.
 
@@ -509,7 +530,8 @@ class CryoNetClassifier(NeuralNetClassifier):
         """
         if is_dataset(X):
             return super().predict(X)
-        return self.classes_[self.decision_function(X, model=model).argmax(axis=1)]
+        best = self.decision_function(X, model=model).argmax(axis=1)
+        return self.classes_[best]
 
     def embed(self, X, batch_size=None):
         """Return the task model's penultimate embedding (used by core-set).

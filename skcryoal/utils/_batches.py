@@ -25,14 +25,18 @@ def iter_batches(X, batch_size, *, dtype=np.float32):
     start, stop : int
         Row range of the batch in ``X``.
     batch : ndarray of shape (stop - start, ...)
-        The rows, as a C-contiguous in-memory array.
+        The rows, as a writable, C-contiguous in-memory array.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
     n = len(X)
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
-        yield start, stop, np.ascontiguousarray(X[start:stop], dtype=dtype)
+        batch = np.ascontiguousarray(X[start:stop], dtype=dtype)
+        if isinstance(batch, np.memmap) or not batch.flags.writeable:
+            # read the rows now, into memory torch may own
+            batch = np.array(batch)
+        yield start, stop, batch
 
 
 class RowSubset:

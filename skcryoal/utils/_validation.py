@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+from sklearn.utils.multiclass import type_of_target
 
 from ._batches import iter_batches
 
@@ -219,6 +220,12 @@ def check_labels(y, n_samples, *, name="y"):
         raise ValueError(
             f"{name} has missing labels (None or NaN) at row(s) {missing[:10]}; every "
             "labeled volume needs a class."
+        )
+    if np.issubdtype(y.dtype, np.floating) and type_of_target(y) == "continuous":
+        raise ValueError(
+            f"Unknown label type: continuous. {name} holds non-integer numbers "
+            f"(e.g. {y[np.flatnonzero(y != np.round(y))[0]]!r}); class labels must be "
+            "integers or strings."
         )
     return y
 

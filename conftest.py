@@ -1,0 +1,39 @@
+"""Shared pytest fixtures: tiny, easy synthetic volumes and tiny classifiers."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+
+def make_easy_volumes(n_samples=60, n_classes=3, size=16, noise=0.5, random_state=0):
+    """Volumes whose class is the position of a bright cube: easy to learn."""
+    rng = np.random.default_rng(random_state)
+    y = np.arange(n_samples) % n_classes
+    rng.shuffle(y)
+    X = rng.normal(scale=noise, size=(n_samples, 1, size, size, size)).astype(np.float32)
+    half = size // 2
+    corners = [(z, yy, x) for z in (0, half) for yy in (0, half) for x in (0, half)]
+    for c in range(n_classes):
+        z, yy, x = corners[c % len(corners)]
+        X[y == c, :, z : z + half, yy : yy + half, x : x + half] += 1.0
+    return X, y
+
+
+@pytest.fixture
+def easy_data():
+    return make_easy_volumes
+
+
+@pytest.fixture
+def tiny_clf():
+    """Factory of fast CryoNetClassifiers (width 4, few epochs)."""
+    from skcryoal import CryoNetClassifier
+
+    def factory(**kwargs):
+        params = dict(module__width=4, max_epochs=3, batch_size=16, random_state=0)
+        params.update(kwargs)
+        return CryoNetClassifier(**params)
+
+    return factory
