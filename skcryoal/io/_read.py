@@ -1,0 +1,271 @@
+"""Reading subtomograms from a particle table, a directory or a stack file."""
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from ._lazy import LazySubtomograms
+from ._mrc import MRC_SUFFIXES, inspect_mrc, memmap_stack, read_volumes
+from ._tables import (
+    IMAGE_COLUMNS,
+    LABEL_COLUMNS,
+    TABLE_SUFFIXES,
+    decode_labels,
+    read_table,
+)
+
+
+def read_subtomograms(
+    table_or_directory,
+    *,
+    mmap: bool = False,
+    label_column: str | None = None,
+    return_voxel_size: bool = False,
+):
+    """Read subtomograms and their labels from disk.
+
+    Parameters
+    ----------
+    table_or_directory : str or path-like
+        One of:
+
+        - a particle table, ``.star`` (RELION/Warp) or ``.csv``, with one row per
+          subtomogram. The file column is ``rlnImageName`` (or ``image_name``,
+          ``filename``, ``path``); relative paths are relative to the table's
+          folder. A row addresses a single-volume file (``subtomo_000.mrc``) or
+          one volume of a volume stack as ``index@file`` with a 1-based index,
+          the RELION convention (``3@stack.mrcs`` is the third volume);
+        - a directory: every ``.mrc``, ``.mrcs``, ``.map`` and ``.rec`` file in
+          it, sorted by name, stacks expanded into their volumes; no labels;
+        - a single MRC file: a volume, or a volume stack (4D data, space group
+          401) read as ``n`` subtomograms; no labels.
+    mmap : bool, default=False
+        If False, read everything into memory. If True, read nothing yet:
+        return a read-only ``numpy.memmap`` when all volumes are one float32
+        stack file in order, otherwise a :class:`LazySubtomograms` that reads
+        volumes when indexed (``X[i]``, ``X[a:b]``, ``X[indices]``). Either way
+        the headers (shape, voxel size, file size) are validated now.
+    label_column : str, optional
+        Table column holding the labels. By default the first present of
+        ``skcryoalLabelText`` (percent-decoded strings), ``skcryoalLabel``
+        (integers) and ``rlnClassNumber`` (RELION class numbers, returned
+        as-is, i.e. 1-based); ``y`` is None if none is present. A given column
+        is returned as int64 if all values are integers, else as strings.
+    return_voxel_size : bool, default=False
+        Also return the voxel size.
+
+    Returns
+    -------
+    X : ndarray, memmap or LazySubtomograms of shape (n_samples, 1, D, H, W)
+        float32, axis order (z, y, x).
+    y : ndarray of shape (n_samples,) or None
+        Labels as written by :func:`write_subtomograms`: int64 for integer
+        labels, str for string labels. None when there are no labels.
+    voxel_size : float
+        Voxel size in Angstrom, identical in all files (0.0 if the headers do
+        not set it and the table gives none). Only if ``return_voxel_size``.
+
+    Raises
+    ------
+    FileNotFoundError
+        The source, or a file named by a table row, does not exist (the message
+        names the row and the file).
+    InvalidMRCError
+        A file is not MRC, is truncated, or is a 2D image stack.
+    ValueError
+        Volumes of different shapes or voxel sizes, a table row addressing a
+        whole stack or a volume that is not there, labels missing in some rows.
+
+    See Also
+    --------
+    write_subtomograms : The inverse.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> from skcryoal.io import read_subtomograms, write_subtomograms
+    >>> X = np.random.default_rng(0).normal(size=(3, 1, 8, 8, 8)).astype(np.float32)
+    >>> folder = tempfile.mkdtemp()
+    >>> table = write_subtomograms(folder, X, ["a", "b", "a"], voxel_size=13.5)
+    >>> X2, y2, voxel = read_subtomograms(table, return_voxel_size=True)
+    >>> bool(np.array_equal(X, X2)), y2.tolist(), voxel
+    (True, ['a', 'b', 'a'], 13.5)
+    """
+    source = Path(table_or_directory)
+    y, table_pixel = None, None
+    if source.is_dir():
+        if label_column is not None:
+            raise ValueError(
+                f"label_column={label_column!r} needs a particle table, but {source} is a "
+                "directory; pass the table (e.g. particles.star) instead."
+            )
+        infos, positions = _from_directory(source)
+    elif not source.exists():
+        raise FileNotFoundError(2, f"no such table, directory or MRC file: {source}", str(source))
+    elif source.suffix.lower() in TABLE_SUFFIXES:
+        infos, positions, y, table_pixel = _from_table(source, label_column)
+    elif source.suffix.lower() in MRC_SUFFIXES:
+        if label_column is not None:
+            raise ValueError(
+                f"label_column={label_column!r} needs a particle table; {source} is an MRC file."
+            )
+        info = inspect_mrc(source)
+        infos, positions = [info] * info.n_volumes, list(range(info.n_volumes))
+    else:
+        raise ValueError(
+            f"cannot read {source}: expected a directory, a particle table "
+            f"({', '.join(TABLE_SUFFIXES)}) or an MRC file ({', '.join(MRC_SUFFIXES)})."
+        )
+
+    voxel_size = _check_consistent(infos, source, table_pixel)
+    if mmap:
+        X = _lazy(infos, positions, voxel_size)
+    else:
+        X = _load(infos, positions)
+    return (X, y, voxel_size) if return_voxel_size else (X, y)
+
+
+def _from_directory(directory):
+    files = sorted(
+        p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in MRC_SUFFIXES
+    )
+    if not files:
+        raise ValueError(
+            f"{directory} holds no MRC files ({', '.join(MRC_SUFFIXES)}); "
+            "pass a particle table or a directory of subtomograms."
+        )
+    infos, positions = [], []
+    for path in files:
+        info = inspect_mrc(path)
+        infos += [info] * info.n_volumes
+        positions += range(info.n_volumes)
+    return infos, positions
+
+
+def _parse_image_name(value, row, table):
+    text = str(value).strip()
+    if "@" not in text:
+        return None, text
+    index, _, name = text.partition("@")
+    try:
+        index = int(index)
+    except ValueError:
+        raise ValueError(
+            f"{table}: row {row} has image name {text!r}; expected 'file' or 'index@file' "
+            "with a 1-based integer index."
+        ) from None
+    if index < 1:
+        raise ValueError(
+            f"{table}: row {row} has image name {text!r}; stack indices are 1-based "
+            "(RELION convention), so the first volume is 1@file."
+        )
+    return index, name
+
+
+def _from_table(table, label_column):
+    text_columns = [*IMAGE_COLUMNS, *LABEL_COLUMNS]
+    if label_column is not None:
+        text_columns.append(label_column)
+    df, table_pixel = read_table(table, text_columns)
+    image_column = next((c for c in IMAGE_COLUMNS if c in df.columns), None)
+    if image_column is None:
+        raise ValueError(
+            f"{table}: no image column; expected one of {', '.join(IMAGE_COLUMNS)}. "
+            f"Columns found: {', '.join(map(str, df.columns))}."
+        )
+    if len(df) == 0:
+        raise ValueError(f"{table}: the particle table has no rows.")
+    if label_column is not None and label_column not in df.columns:
+        raise ValueError(
+            f"{table}: label_column={label_column!r} is not a column; "
+            f"columns found: {', '.join(map(str, df.columns))}."
+        )
+
+    cache, infos, positions = {}, [], []
+    for row, value in enumerate(df[image_column].tolist()):
+        index, name = _parse_image_name(value, row, table)
+        if not name:
+            raise ValueError(f"{table}: row {row} has an empty image name.")
+        path = Path(name) if Path(name).is_absolute() else table.parent / name
+        if path not in cache:
+            if not path.is_file():
+                raise FileNotFoundError(
+                    2,
+                    f"{table}: row {row} ({value!r}) points to {path}, which does not exist",
+                    str(path),
+                )
+            cache[path] = inspect_mrc(path)
+        info = cache[path]
+        if index is None:
+            if info.n_volumes > 1:
+                raise ValueError(
+                    f"{table}: row {row} ({value!r}) names a stack of {info.n_volumes} volumes; "
+                    "address one volume per row as index@file (1-based)."
+                )
+            index = 1
+        if index > info.n_volumes:
+            raise ValueError(
+                f"{table}: row {row} ({value!r}) asks for volume {index} but {path} holds "
+                f"{info.n_volumes}."
+            )
+        infos.append(info)
+        positions.append(index - 1)
+
+    column = label_column or next((c for c in LABEL_COLUMNS if c in df.columns), None)
+    y = None if column is None else decode_labels(df, column, table)
+    return infos, positions, y, table_pixel
+
+
+def _check_consistent(infos, source, table_pixel):
+    first = infos[0]
+    for info in infos:
+        if info.volume_shape != first.volume_shape:
+            raise ValueError(
+                f"subtomograms in {source} differ in size: {first.path} is "
+                f"{_fmt(first.volume_shape)} but {info.path} is {_fmt(info.volume_shape)} "
+                "(z, y, x). Crop or resample them to one box size."
+            )
+        if not np.isclose(info.voxel_size, first.voxel_size, rtol=1e-4, atol=1e-6):
+            raise ValueError(
+                f"subtomograms in {source} differ in voxel size: {first.path} has "
+                f"{first.voxel_size:g} A but {info.path} has {info.voxel_size:g} A. "
+                "Resample them to one voxel size."
+            )
+    voxel_size = first.voxel_size
+    if table_pixel is not None:
+        if voxel_size == 0.0:
+            voxel_size = table_pixel
+        elif not np.isclose(table_pixel, voxel_size, rtol=1e-4, atol=1e-6):
+            raise ValueError(
+                f"{source}: the table gives rlnImagePixelSize {table_pixel:g} A but the MRC "
+                f"headers say {voxel_size:g} A (e.g. {first.path}). Fix the table or the headers."
+            )
+    return float(voxel_size)
+
+
+def _fmt(shape):
+    return "x".join(str(s) for s in shape)
+
+
+def _load(infos, positions):
+    X = np.empty((len(infos), 1, *infos[0].volume_shape), dtype=np.float32)
+    rows_by_file = defaultdict(list)
+    for row, info in enumerate(infos):
+        rows_by_file[info.path].append(row)
+    for rows in rows_by_file.values():
+        info = infos[rows[0]]
+        X[rows, 0] = read_volumes(info, [positions[r] for r in rows])
+    return X
+
+
+def _lazy(infos, positions, voxel_size):
+    first = infos[0]
+    single_stack_in_order = (
+        all(info.path == first.path for info in infos)
+        and list(positions) == list(range(first.n_volumes))
+        and first.native_float32
+    )
+    if single_stack_in_order:
+        return memmap_stack(first)
+    return LazySubtomograms(infos, positions, voxel_size)
