@@ -1,0 +1,26 @@
+"""Simulated cryo-ET subtomograms: the built-in simulator, templates and cached presets.
+
+Volumes are arrays of shape ``(n_samples, 1, D, H, W)`` with axis order (z, y, x);
+voxel sizes are in Angstrom, defocus in micrometres (negative = underfocus).
+"""
+
+from ._imaging import ctf, missing_wedge_mask, transfer_function
+from ._presets import clear_data_home, fetch_simulated, get_data_home, list_presets
+from ._simulator import make_subtomograms, simulate_from_templates
+from ._templates import Template, describe_template, load_template, make_template
+
+__all__ = [
+    "Template",
+    "clear_data_home",
+    "ctf",
+    "describe_template",
+    "fetch_simulated",
+    "get_data_home",
+    "list_presets",
+    "load_template",
+    "make_subtomograms",
+    "make_template",
+    "missing_wedge_mask",
+    "simulate_from_templates",
+    "transfer_function",
+]
