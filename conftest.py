@@ -23,6 +23,7 @@ def make_easy_volumes(n_samples=60, n_classes=3, size=16, noise=0.5, random_stat
 
 @pytest.fixture
 def easy_data():
+    """Factory of easy synthetic volume sets (class = position of a bright cube)."""
     return make_easy_volumes
 
 

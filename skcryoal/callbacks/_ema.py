@@ -93,7 +93,7 @@ class ExponentialMovingAverage(Callback):
     >>> X, y = torch.randn(16, 4), torch.arange(16) % 2
     >>> _ = net.fit(X, y)
     >>> ema.n_updates_, isinstance(ema.averaged_module_, torch.nn.Linear)
-    (4, True)
+    (2, True)
     """
 
     def __init__(self, decay=0.999, warmup=True, source="module_", target="ema_module_"):

@@ -5,11 +5,11 @@ import numbers
 
 import numpy as np
 import torch
+from sklearn.exceptions import NotFittedError
 from skorch import NeuralNetClassifier
 from skorch.callbacks import LRScheduler
 from skorch.dataset import unpack_data
 from skorch.utils import is_dataset, to_tensor
-from sklearn.exceptions import NotFittedError
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ..callbacks import ExponentialMovingAverage
@@ -114,7 +114,7 @@ class CryoNetClassifier(NeuralNetClassifier):
     >>> clf = clf.fit(X, y)
     >>> clf.predict_proba(X[:2], model="mean").shape
     (2, 2)
-    >>> sorted(clf.classes_)
+    >>> clf.classes_.tolist()
     ['proteasome', 'ribosome']
     """
 
@@ -323,7 +323,9 @@ class CryoNetClassifier(NeuralNetClassifier):
         y_enc = self._encode(y, self._resolve_classes(y, refit=refit))
         if X_unlabeled is not None:
             X_unlabeled = check_volumes(
-                X_unlabeled, name="X_unlabeled", n_channels=in_channels,
+                X_unlabeled,
+                name="X_unlabeled",
+                n_channels=in_channels,
                 volume_shape=X.shape[2:],
             )
         # torch needs float32; a float32 array or memory map is used without a copy
@@ -448,7 +450,9 @@ class CryoNetClassifier(NeuralNetClassifier):
         modules = [self._resolve_model(m) for m in models]
         in_channels, _ = self._module_spec()
         X = check_volumes(
-            X, n_channels=in_channels, volume_shape=getattr(self, "volume_shape_", None),
+            X,
+            n_channels=in_channels,
+            volume_shape=getattr(self, "volume_shape_", None),
             check_finite=False,
         )
         batch_size = self.batch_size if batch_size is None else batch_size
@@ -553,7 +557,9 @@ class CryoNetClassifier(NeuralNetClassifier):
             )
         in_channels, _ = self._module_spec()
         X = check_volumes(
-            X, n_channels=in_channels, volume_shape=getattr(self, "volume_shape_", None),
+            X,
+            n_channels=in_channels,
+            volume_shape=getattr(self, "volume_shape_", None),
             check_finite=False,
         )
         batch_size = self.batch_size if batch_size is None else batch_size

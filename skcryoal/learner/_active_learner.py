@@ -81,15 +81,26 @@ class ActiveLearner(_ModALActiveLearner):
         self.force_all_finite = force_all_finite
         self.random_state = random_state
         super().__init__(
-            estimator, query_strategy, X_training, y_training, bootstrap_init,
-            on_transformed, **fit_kwargs,
+            estimator,
+            query_strategy,
+            X_training,
+            y_training,
+            bootstrap_init,
+            on_transformed,
+            **fit_kwargs,
         )
         self.force_all_finite = force_all_finite
 
     def _check_X_y(self, X, y):
         check_X_y(
-            X, y, accept_sparse=True, ensure_2d=False, allow_nd=True, multi_output=True,
-            dtype=None, ensure_all_finite=self.force_all_finite,
+            X,
+            y,
+            accept_sparse=True,
+            ensure_2d=False,
+            allow_nd=True,
+            multi_output=True,
+            dtype=None,
+            ensure_all_finite=self.force_all_finite,
         )
 
     def _bootstrap(self, n):

@@ -2,7 +2,6 @@
 
 import numbers
 
-import torch
 from torch import nn
 from torch.nn import functional as F
 

@@ -100,7 +100,10 @@ class BaseQueryStrategy:
     def _check_pool(self, classifier, X_pool):
         in_channels = getattr(getattr(classifier, "module_", None), "in_channels", 1)
         return check_volumes(
-            X_pool, name="X_pool", n_channels=in_channels, check_finite=False,
+            X_pool,
+            name="X_pool",
+            n_channels=in_channels,
+            check_finite=False,
             volume_shape=getattr(classifier, "volume_shape_", None),
         )
 
@@ -158,7 +161,11 @@ class BaseQueryStrategy:
         classifier, X = self._prepare(learner, X_pool)
         candidates = self._candidates(len(X))
         n_candidates = len(X) if candidates is None else len(candidates)
-        what = "the pool" if candidates is None else f"the scored subsample (subsample={self.subsample})"
+        what = (
+            "the pool"
+            if candidates is None
+            else f"the scored subsample (subsample={self.subsample})"
+        )
         n_instances = check_n_instances(n_instances, n_candidates, what=what)
         scores = self._score(classifier, X if candidates is None else RowSubset(X, candidates))
         selected = select_top(scores, n_instances, order=self.order)

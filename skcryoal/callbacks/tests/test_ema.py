@@ -44,8 +44,14 @@ def _fit(easy_data, **kwargs):
     X, y = easy_data(24, 2)
     rec = Recorder()
     clf = CryoNetClassifier(
-        Flat, max_epochs=2, batch_size=8, random_state=0, callbacks=[("rec", rec)],
-        optimizer=torch.optim.SGD, lr=0.1, **kwargs,
+        Flat,
+        max_epochs=2,
+        batch_size=8,
+        random_state=0,
+        callbacks=[("rec", rec)],
+        optimizer=torch.optim.SGD,
+        lr=0.1,
+        **kwargs,
     )
     clf.fit(X, y)
     return clf, rec
@@ -104,8 +110,13 @@ def test_mean_model_differs_from_task_model_after_training(tiny_clf, easy_data):
 def test_standalone_on_plain_skorch_net():
     ema = ExponentialMovingAverage(decay=0.0)
     net = NeuralNetClassifier(
-        torch.nn.Linear(4, 2), criterion=torch.nn.CrossEntropyLoss, train_split=None,
-        max_epochs=2, batch_size=8, verbose=0, callbacks=[ema],
+        torch.nn.Linear(4, 2),
+        criterion=torch.nn.CrossEntropyLoss,
+        train_split=None,
+        max_epochs=2,
+        batch_size=8,
+        verbose=0,
+        callbacks=[ema],
     )
     X, y = torch.randn(16, 4), torch.arange(16) % 2
     net.fit(X, y)

@@ -104,7 +104,9 @@ def test_semi_supervised_uses_unlabeled_batches(tiny_clf, easy_data):
 
 def test_semi_supervised_from_memmap(tiny_clf, easy_data, tmp_path):
     X, y = easy_data(30, 2)
-    mm = np.lib.format.open_memmap(tmp_path / "u.npy", mode="w+", dtype=np.float32, shape=X[10:].shape)
+    mm = np.lib.format.open_memmap(
+        tmp_path / "u.npy", mode="w+", dtype=np.float32, shape=X[10:].shape
+    )
     mm[:] = X[10:]
     mm.flush()
     pool = np.load(tmp_path / "u.npy", mmap_mode="r")
@@ -122,7 +124,9 @@ def test_same_random_state_same_model_and_global_rng_untouched(tiny_clf, easy_da
     b = tiny_clf(random_state=7).fit(X, y)
     c = tiny_clf(random_state=8).fit(X, y)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
-    np.testing.assert_array_equal(a.predict_proba(X, model="mean"), b.predict_proba(X, model="mean"))
+    np.testing.assert_array_equal(
+        a.predict_proba(X, model="mean"), b.predict_proba(X, model="mean")
+    )
     assert not np.allclose(a.predict_proba(X), c.predict_proba(X))
 
 
@@ -167,8 +171,9 @@ def test_pickle_round_trip_keeps_both_models(tiny_clf, easy_data, tmp_path, dump
         joblib.dump(clf, tmp_path / "clf.joblib")
         restored = joblib.load(tmp_path / "clf.joblib")
     for model in ("task", "mean"):
-        np.testing.assert_array_equal(clf.predict_proba(X, model=model),
-                                      restored.predict_proba(X, model=model))
+        np.testing.assert_array_equal(
+            clf.predict_proba(X, model=model), restored.predict_proba(X, model=model)
+        )
     np.testing.assert_array_equal(clf.predict(X), restored.predict(X))
     restored.fit(X, np.array(["a", "b"])[y])  # still trainable
 
@@ -178,7 +183,9 @@ def test_pipeline_and_grid_search_over_reg_lambda(tiny_clf, easy_data):
     pipe = make_pipeline(FunctionTransformer(lambda v: v * 2.0), tiny_clf(max_epochs=2))
     pipe.fit(X, y)
     assert pipe.predict(X).shape == (36,)
-    grid = GridSearchCV(tiny_clf(max_epochs=2), {"reg_lambda": [0.0, 0.1]}, cv=2, scoring="f1_macro")
+    grid = GridSearchCV(
+        tiny_clf(max_epochs=2), {"reg_lambda": [0.0, 0.1]}, cv=2, scoring="f1_macro"
+    )
     grid.fit(X, y)
     assert grid.best_params_["reg_lambda"] in (0.0, 0.1)
     assert 0 <= f1_score(y, grid.predict(X), average="macro") <= 1

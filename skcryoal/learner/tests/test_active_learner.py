@@ -53,8 +53,9 @@ def test_tabular_estimators_still_work():
     X, y = rng.normal(size=(30, 4)), np.arange(30) % 3
     from modAL.uncertainty import entropy_sampling
 
-    learner = ActiveLearner(LogisticRegression(), query_strategy=entropy_sampling,
-                            X_training=X[:6], y_training=y[:6])
+    learner = ActiveLearner(
+        LogisticRegression(), query_strategy=entropy_sampling, X_training=X[:6], y_training=y[:6]
+    )
     idx, _ = learner.query(X[6:], n_instances=3)
     learner.teach(X[6:][idx], y[6:][idx])
     assert len(learner.y_training) == 9

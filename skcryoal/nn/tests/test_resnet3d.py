@@ -21,8 +21,12 @@ def test_resnet18_structure():
     net = ResNet3D(n_classes=50)
     blocks = [m for m in net.modules() if isinstance(m, BasicBlock3D)]
     assert len(blocks) == 8
-    assert [net.layer1[0].conv1.out_channels, net.layer2[0].conv1.out_channels,
-            net.layer3[0].conv1.out_channels, net.layer4[0].conv1.out_channels] == [64, 128, 256, 512]
+    assert [
+        net.layer1[0].conv1.out_channels,
+        net.layer2[0].conv1.out_channels,
+        net.layer3[0].conv1.out_channels,
+        net.layer4[0].conv1.out_channels,
+    ] == [64, 128, 256, 512]
     assert net.fc.in_features == 512 and net.fc.out_features == 50
 
 
@@ -48,8 +52,11 @@ def test_small_volume_rejected_with_clear_message():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"n_classes": 0}, "n_classes"), ({"n_classes": 3, "width": 2.5}, "width"),
-     ({"n_classes": 3, "dropout": 1.0}, "dropout")],
+    [
+        ({"n_classes": 0}, "n_classes"),
+        ({"n_classes": 3, "width": 2.5}, "width"),
+        ({"n_classes": 3, "dropout": 1.0}, "dropout"),
+    ],
 )
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -73,7 +73,9 @@ def test_memmap_pool_gives_same_query(fitted, tmp_path):
     path = tmp_path / "pool.npy"
     np.save(path, pool[:, 0])  # (n, D, H, W) on disk
     mm = np.load(path, mmap_mode="r")
-    np.testing.assert_array_equal(EMADeviationQuery()(clf, mm, 4), EMADeviationQuery()(clf, pool, 4))
+    np.testing.assert_array_equal(
+        EMADeviationQuery()(clf, mm, 4), EMADeviationQuery()(clf, pool, 4)
+    )
     np.testing.assert_array_equal(
         EMADeviationQuery(subsample=12, random_state=1)(clf, mm, 4),
         EMADeviationQuery(subsample=12, random_state=1)(clf, pool, 4),
@@ -95,14 +97,19 @@ def test_pipeline_estimator_scores_transformed_volumes(fitted):
     pipe = make_pipeline(FunctionTransformer(lambda v: v * 1.5), clf)
     np.testing.assert_allclose(
         EMADeviationQuery().score_samples(pipe, pool),
-        EMADeviationQuery().score_samples(clf, pool * 1.5), rtol=1e-5,
+        EMADeviationQuery().score_samples(clf, pool * 1.5),
+        rtol=1e-5,
     )
 
 
 @pytest.mark.parametrize(
     "n_instances, error, match",
-    [(0, ValueError, "at least 1"), (-2, ValueError, "at least 1"),
-     (36, ValueError, "larger than the pool, which has 35"), (2.0, TypeError, "positive integer")],
+    [
+        (0, ValueError, "at least 1"),
+        (-2, ValueError, "at least 1"),
+        (36, ValueError, "larger than the pool, which has 35"),
+        (2.0, TypeError, "positive integer"),
+    ],
 )
 def test_bad_n_instances(fitted, n_instances, error, match):
     clf, pool = fitted
@@ -126,10 +133,12 @@ def test_bad_pools(fitted):
 
 def test_bad_parameters(fitted):
     clf, pool = fitted
-    for kwargs, match in [({"distance": "js"}, "distance must be one of"),
-                          ({"order": "top"}, "order must be"),
-                          ({"subsample": 0}, "subsample must be"),
-                          ({"batch_size": -1}, "batch_size must be")]:
+    for kwargs, match in [
+        ({"distance": "js"}, "distance must be one of"),
+        ({"order": "top"}, "order must be"),
+        ({"subsample": 0}, "subsample must be"),
+        ({"batch_size": -1}, "batch_size must be"),
+    ]:
         with pytest.raises(ValueError, match=match):
             EMADeviationQuery(**kwargs)(clf, pool, 1)
 
