@@ -45,10 +45,15 @@ class ResNet3D(nn.Module):
     """The 3D analogue of ResNet-18 used by Wang et al. (ICIP 2022).
 
     Four stages of two :class:`BasicBlock3D` each, with ``width * (1, 2, 4, 8)``
-    channels; stages 2-4 halve each side. As in the CIFAR variants of ResNet used
-    throughout the deep active learning literature, the stem is a single 3x3x3
-    convolution without max-pooling, so a 32^3 subtomogram is processed at 32^3,
-    16^3, 8^3 and 4^3 before global average pooling.
+    channels; stages 2-4 halve each side, then global average pooling.
+
+    Two stems are available. ``"imagenet"`` (default) is the original ResNet-18
+    stem, a 7x7x7 convolution with stride 2 and a 3x3x3 max-pooling with stride
+    2, which the paper adapted to 3D: a 32^3 subtomogram enters the residual
+    stages at 8^3. ``"cifar"`` is the single 3x3x3 convolution of the CIFAR
+    variants used in much of the deep active learning literature: the stages run
+    at full resolution (32^3, 16^3, 8^3, 4^3), which costs about 50 times more
+    compute (impractical on CPUs at full width) for finer detail.
 
     Parameters
     ----------
@@ -62,12 +67,13 @@ class ResNet3D(nn.Module):
     dropout : float, default=0.0
         Dropout probability applied to the embedding before the classification
         layer (needed by MC-dropout).
+    stem : {"imagenet", "cifar"}, default="imagenet"
+        The input stem, see above.
 
     Notes
     -----
     Input: float tensors of shape ``(n, in_channels, D, H, W)`` with axis order
-    (z, y, x); every side must be at least ``min_side`` (16) voxels, so that the
-    last stage still has at least 2 voxels per side.
+    (z, y, x); every side must be at least ``min_side`` (16) voxels.
 
     Examples
     --------
@@ -83,19 +89,27 @@ class ResNet3D(nn.Module):
     min_side = 16
     layers = (2, 2, 2, 2)
 
-    def __init__(self, n_classes, width=64, in_channels=1, dropout=0.0):
+    def __init__(self, n_classes, width=64, in_channels=1, dropout=0.0, stem="imagenet"):
         super().__init__()
         _check_positive_int(n_classes, "n_classes")
         _check_positive_int(width, "width")
         _check_positive_int(in_channels, "in_channels")
         if not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be a float in [0, 1); got {dropout!r}.")
+        if stem not in ("imagenet", "cifar"):
+            raise ValueError(f"stem must be 'imagenet' or 'cifar'; got {stem!r}.")
         self.n_classes = n_classes
         self.width = width
         self.in_channels = in_channels
         self.dropout = dropout
+        self.stem = stem
 
-        self.conv1 = nn.Conv3d(in_channels, width, 3, stride=1, padding=1, bias=False)
+        if stem == "imagenet":
+            self.conv1 = nn.Conv3d(in_channels, width, 7, stride=2, padding=3, bias=False)
+            self.maxpool = nn.MaxPool3d(3, stride=2, padding=1)
+        else:
+            self.conv1 = nn.Conv3d(in_channels, width, 3, stride=1, padding=1, bias=False)
+            self.maxpool = nn.Identity()
         self.bn1 = nn.BatchNorm3d(width)
         planes, stages = width, []
         for i, n_blocks in enumerate(self.layers):
@@ -148,7 +162,7 @@ class ResNet3D(nn.Module):
             Stage outputs, ``width * 2**i`` channels each.
         """
         self._check_input(x)
-        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.maxpool(torch.relu(self.bn1(self.conv1(x))))
         features = []
         for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
             out = layer(out)

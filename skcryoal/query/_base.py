@@ -62,7 +62,7 @@ class BaseQueryStrategy:
     indices of the ``n_instances`` best-scored rows of ``X_pool``. modAL's
     ``ActiveLearner.query`` then returns ``(indices, X_pool[indices])``.
 
-    Subclasses implement ``_score(transform, classifier, X)`` returning one
+    Subclasses implement ``_score(classifier, X)`` returning one
     float per row of ``X``, higher meaning more informative.
 
     Parameters

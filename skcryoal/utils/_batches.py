@@ -1,5 +1,7 @@
 """Contiguous batching over arrays and memory maps."""
 
+import mmap
+
 import numpy as np
 
 
@@ -32,11 +34,50 @@ def iter_batches(X, batch_size, *, dtype=np.float32):
     n = len(X)
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
-        batch = np.ascontiguousarray(X[start:stop], dtype=dtype)
+        rows = X[start:stop]
+        batch = np.ascontiguousarray(rows, dtype=dtype)
         if isinstance(batch, np.memmap) or not batch.flags.writeable:
             # read the rows now, into memory torch may own
             batch = np.array(batch)
+        release_pages(rows)
         yield start, stop, batch
+
+
+def release_pages(view):
+    """Unmap the pages of a read-only memory-map view from this process.
+
+    Reading a memory map leaves every page read resident in the process, so a
+    pass over a pool larger than RAM would grow the resident set to the pool's
+    size. After a batch is copied, ``madvise(MADV_DONTNEED)`` drops its pages
+    from the process (they stay in the page cache). Only read-only maps are
+    touched: on a copy-on-write map it would discard the user's changes.
+
+    Parameters
+    ----------
+    view : object
+        Anything; only C-contiguous views of read-only :class:`numpy.memmap`
+        objects are acted on.
+    """
+    base = getattr(view, "_mmap", None)
+    if (
+        base is None
+        or getattr(view, "mode", None) != "r"
+        or not hasattr(mmap, "MADV_DONTNEED")
+        or not view.flags.c_contiguous
+        or view.nbytes == 0
+    ):
+        return
+    try:
+        base_addr = np.frombuffer(base, dtype=np.uint8).ctypes.data
+        first = view.ctypes.data - base_addr
+        start = first - first % mmap.PAGESIZE
+        # keep the partial last page mapped: it may hold the next batch's first row
+        stop = first + view.nbytes
+        stop -= stop % mmap.PAGESIZE
+        if stop > start:
+            base.madvise(mmap.MADV_DONTNEED, start, stop - start)
+    except (ValueError, OSError, TypeError):  # an unusual map: keep the pages
+        return
 
 
 class RowSubset:

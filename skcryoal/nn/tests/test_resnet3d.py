@@ -5,16 +5,16 @@ from skcryoal import ResNet3D
 from skcryoal.nn import BasicBlock3D
 
 
+@pytest.mark.parametrize("stem, factor", [("imagenet", 4), ("cifar", 1)])
 @pytest.mark.parametrize("side", [16, 20, 32])
-def test_output_and_embedding_shapes(side):
-    net = ResNet3D(n_classes=7, width=4).eval()
+def test_output_and_embedding_shapes(side, stem, factor):
+    net = ResNet3D(n_classes=7, width=4, stem=stem).eval()
     x = torch.randn(3, 1, side, side, side)
     assert net(x).shape == (3, 7)
     assert net.embed(x).shape == (3, 32)
     stages = net.stages(x)
     assert [s.shape[1] for s in stages] == [4, 8, 16, 32]
-    assert stages[0].shape[2:] == (side,) * 3
-    assert stages[-1].shape[2] == -(-side // 8)
+    assert stages[0].shape[2:] == (-(-side // factor),) * 3
 
 
 def test_resnet18_structure():

@@ -1,0 +1,30 @@
+"""The README's quickstart runs, and CI runs the README's test command."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _blocks(language):
+    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+
+
+def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
+    commands = [b.strip() for b in _blocks("bash")]
+    assert len(commands) == 2
+    main_job, tests = commands
+    assert main_job.endswith("skcryoal demo")
+    assert "pytest" in tests
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert tests in ci_lines
+
+
+def test_quickstart_runs(capsys):
+    blocks = _blocks("python")
+    assert blocks, "README has no python quickstart"
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {"__name__": "__readme__"})
+    out = capsys.readouterr().out
+    assert re.findall(r"(\d+) labels: accuracy (\d\.\d\d)", out)[-1][0] == "50"
