@@ -22,11 +22,21 @@ import importlib
 
 from ._version import __version__
 from .callbacks import ExponentialMovingAverage
-from .classifier import CryoNetClassifier
+from .classifier import CryoNetClassifier, LearningLossClassifier
 from .learner import ActiveLearner
 from .losses import EMARegularizedLoss
-from .nn import ResNet3D
-from .query import EMADeviationQuery, RandomQuery
+from .nn import LossPredictionResNet3D, ResNet3D
+from .query import (
+    CoreSetQuery,
+    EMADeviationQuery,
+    EntropyQuery,
+    LearningLossQuery,
+    LeastConfidentQuery,
+    MarginQuery,
+    MCDropoutQuery,
+    RandomQuery,
+    get_strategy,
+)
 
 _SUBPACKAGES = (
     "callbacks",
@@ -45,13 +55,22 @@ _SUBPACKAGES = (
 
 __all__ = [
     "ActiveLearner",
+    "CoreSetQuery",
     "CryoNetClassifier",
     "EMADeviationQuery",
     "EMARegularizedLoss",
+    "EntropyQuery",
     "ExponentialMovingAverage",
+    "LearningLossClassifier",
+    "LearningLossQuery",
+    "LeastConfidentQuery",
+    "LossPredictionResNet3D",
+    "MCDropoutQuery",
+    "MarginQuery",
     "RandomQuery",
     "ResNet3D",
     "__version__",
+    "get_strategy",
 ]
 
 

@@ -262,6 +262,23 @@ class CryoNetClassifier(NeuralNetClassifier):
     def check_data(self, X, y):
         """Do nothing: inputs are validated in :meth:`fit` (y arrives encoded)."""
 
+    def get_iterator(self, dataset, training=False):
+        """Return the batch iterator; a lone last training batch is dropped.
+
+        Batch normalization cannot train on a batch of one volume, which a
+        labeled set of ``k * batch_size + 1`` volumes would end with. In that
+        case the last (shuffled, so each epoch another) volume is left out of the
+        epoch; every other size trains on all volumes.
+        """
+        if training and "drop_last" not in self.get_params_for("iterator_train"):
+            batch_size = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
+            n = len(dataset)
+            if batch_size not in (None, -1) and n > 1 and n % batch_size == 1:
+                kwargs = self.get_params_for("iterator_train")
+                kwargs.setdefault("batch_size", batch_size)
+                return self.iterator_train(dataset, drop_last=True, **kwargs)
+        return super().get_iterator(dataset, training=training)
+
     def _get_predict_nonlinearity(self):
         if self.predict_nonlinearity == "auto":
             return _softmax
@@ -319,6 +336,11 @@ class CryoNetClassifier(NeuralNetClassifier):
         X = check_volumes(X, n_channels=in_channels, min_side=min_side)
         if not refit and hasattr(self, "volume_shape_"):
             X = check_volumes(X, volume_shape=self.volume_shape_, check_finite=False)
+        if len(X) < 2:
+            raise ValueError(
+                f"At least 2 labeled volumes are needed to train (batch normalization); got "
+                f"{len(X)}."
+            )
         y = check_labels(y, len(X))
         y_enc = self._encode(y, self._resolve_classes(y, refit=refit))
         if X_unlabeled is not None:

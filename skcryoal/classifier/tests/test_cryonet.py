@@ -271,3 +271,17 @@ def test_validation_split_with_skorch_scoring(tiny_clf, easy_data):
     clf = tiny_clf(train_split=ValidSplit(4, stratified=True)).fit(X, np.array(["a", "b"])[y])
     assert 0 <= clf.history[-1, "valid_acc"] <= 1
     assert np.isfinite(clf.history[-1, "valid_loss"])
+
+
+@pytest.mark.parametrize("n", [17, 33])
+def test_lone_last_batch_is_dropped_not_crashing(tiny_clf, easy_data, n):
+    X, y = easy_data(n, 2)
+    clf = tiny_clf(batch_size=16, max_epochs=2).fit(X, y)
+    steps = dict(clf.callbacks_)["ema"].n_updates_
+    assert steps == 2 * (n // 16)
+
+
+def test_single_volume_rejected(tiny_clf, easy_data):
+    X, y = easy_data(4, 2)
+    with pytest.raises(ValueError, match="At least 2 labeled volumes"):
+        tiny_clf(classes=[0, 1]).fit(X[:1], y[:1])

@@ -1,0 +1,29 @@
+"""A complete modAL fit / query / teach campaign learns an easy task."""
+
+import numpy as np
+
+from skcryoal import ActiveLearner, CryoNetClassifier, EMADeviationQuery
+
+
+def test_active_learning_loop_beats_chance_by_far(easy_data):
+    X, y = easy_data(200, 4, noise=0.8)
+    X_test, y_test = X[150:], y[150:]
+    pool, y_pool = X[:150], y[:150]
+    learner = ActiveLearner(
+        CryoNetClassifier(
+            module__width=4, max_epochs=15, batch_size=16, classes=[0, 1, 2, 3], random_state=0
+        ),
+        query_strategy=EMADeviationQuery(),
+        X_training=pool[:12],
+        y_training=y_pool[:12],
+    )
+    pool, y_pool = pool[12:], y_pool[12:]
+    history = [learner.score(X_test, y_test)]
+    for _ in range(3):
+        idx, X_query = learner.query(pool, n_instances=8)
+        assert len(np.unique(idx)) == 8
+        learner.teach(X_query, y_pool[idx])
+        pool, y_pool = np.delete(pool, idx, axis=0), np.delete(y_pool, idx)
+        history.append(learner.score(X_test, y_test))
+    assert len(learner.y_training) == 36 and len(pool) == 114
+    assert history[-1] >= 0.75, history  # chance is 0.25
