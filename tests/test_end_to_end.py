@@ -11,7 +11,7 @@ def test_active_learning_loop_beats_chance_by_far(easy_data):
     pool, y_pool = X[:150], y[:150]
     learner = ActiveLearner(
         CryoNetClassifier(
-            module__width=4, max_epochs=15, batch_size=16, classes=[0, 1, 2, 3], random_state=0
+            module__width=8, classes=[0, 1, 2, 3], random_state=0
         ),
         query_strategy=EMADeviationQuery(),
         X_training=pool[:12],

