@@ -10,9 +10,7 @@ def test_active_learning_loop_beats_chance_by_far(easy_data):
     X_test, y_test = X[150:], y[150:]
     pool, y_pool = X[:150], y[:150]
     learner = ActiveLearner(
-        CryoNetClassifier(
-            module__width=8, classes=[0, 1, 2, 3], random_state=0
-        ),
+        CryoNetClassifier(module__width=8, classes=[0, 1, 2, 3], random_state=0),
         query_strategy=EMADeviationQuery(),
         X_training=pool[:12],
         y_training=y_pool[:12],

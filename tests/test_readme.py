@@ -15,7 +15,7 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
     commands = [b.strip() for b in _blocks("bash")]
     assert len(commands) == 2
     main_job, tests = commands
-    assert main_job.endswith("skcryoal demo")
+    assert main_job.endswith("skcryoal benchmark --preset quick")
     assert "pytest" in tests
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert tests in ci_lines

@@ -18,6 +18,7 @@ from ..nn import ResNet3D
 from ..utils._batches import iter_batches
 from ..utils._random import draw_seed, torch_seed_context
 from ..utils._validation import assert_all_finite_chunked, check_labels, check_volumes
+from ._dataset import VolumeDataset
 from ._unlabeled import UnlabeledStream
 
 _MODELS = ("task", "mean")
@@ -281,6 +282,12 @@ class CryoNetClassifier(NeuralNetClassifier):
                 kwargs.setdefault("batch_size", batch_size)
                 return self.iterator_train(dataset, drop_last=True, **kwargs)
         return super().get_iterator(dataset, training=training)
+
+    def get_dataset(self, X, y=None):
+        """Wrap arrays in a dataset that reads one volume at a time (memmap-friendly)."""
+        if is_dataset(X):
+            return super().get_dataset(X, y)
+        return VolumeDataset(X, y)
 
     def _get_predict_nonlinearity(self):
         if self.predict_nonlinearity == "auto":

@@ -15,7 +15,7 @@ from ._common import CLIError
 __all__ = ["main"]
 
 # Modules implementing the subcommands, in the order shown by --help.
-_COMMANDS = ("._simulate", "._demo")
+_COMMANDS = ("._simulate", "._demo", "._benchmark")
 
 
 class _ArgumentParser(argparse.ArgumentParser):

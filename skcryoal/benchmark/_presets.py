@@ -1,0 +1,315 @@
+"""Named benchmark configurations: the README's quick run and the paper's experiments.
+
+Every paper experiment exists at the paper's size (for a GPU) and as a
+``-cpu`` variant sized for a 2-core machine: 10 (or 50) classes, a pool of
+3000 volumes, ResNet3D width 16, 20 epochs of AdamW with cosine decay, and
+no VAAL (its VAE training at query time costs minutes per query on a CPU).
+"""
+
+from dataclasses import dataclass, field, replace
+
+#: training throughput (volumes/s, 32^3, 2 CPU cores) measured per ResNet3D width
+#: (width 16: 150-400/s depending on the load; the middle is used)
+CPU_THROUGHPUT = {16: 250.0, 32: 45.0, 64: 12.0}
+_GPU_NOTE = (
+    "GPU run; the authors report 1.2-16 h per strategy for the whole 3-trial run on one "
+    "RTX 2080Ti (EMA 1.6 h, VAAL 16 h); far too slow for a CPU (use the -cpu variant)"
+)
+
+
+@dataclass(frozen=True)
+class BenchmarkPreset:
+    """A complete benchmark configuration.
+
+    Parameters
+    ----------
+    name : str
+    description : str
+    dataset : str
+        A simulator preset of :func:`skcryoal.datasets.fetch_simulated`.
+    data_params : dict
+        Overrides of the simulator preset (``n_classes``, ``snr``...).
+    strategies : tuple of str
+        Strategy specs (see :func:`parse_strategy_spec`).
+    initial, step, final : float or int
+        Budget schedule (fractions of the pool or counts).
+    n_trials : int
+    classifier : dict
+        Parameters of :class:`ClassifierFactory`.
+    ceiling : bool
+        Train on the full pool too.
+    semi_supervised : bool
+    gpu : bool
+        Meant for a GPU.
+    """
+
+    name: str
+    description: str
+    dataset: str
+    data_params: dict = field(default_factory=dict)
+    strategies: tuple = ("ema", "entropy", "random")
+    initial: float = 0.10
+    step: float = 0.05
+    final: float = 0.40
+    n_trials: int = 3
+    classifier: dict = field(default_factory=dict)
+    ceiling: bool = False
+    semi_supervised: bool = False
+    gpu: bool = False
+
+
+_CPU_CLASSIFIER = dict(width=16, max_epochs=20, batch_size=16, recipe="adamw-cosine", device="auto")
+_PAPER_CLASSIFIER = dict(
+    width=64, max_epochs=100, batch_size=128, recipe="sgd-paper", device="auto"
+)
+_SUB = ":subsample=12000"
+_PAPER_STRATEGIES = (
+    "ema" + _SUB,
+    "mc_dropout" + _SUB,
+    "coreset" + _SUB,
+    "vaal" + _SUB,
+    "ll4al" + _SUB,
+    "random",
+)
+
+_BASE = {
+    "quick": BenchmarkPreset(
+        name="quick",
+        description=(
+            "README's first run: EMA vs entropy vs random on 1000 simulated volumes (10 classes, "
+            "32^3, SNR 0.5), 100 -> 300 labels by 50, 1 trial, width 16, 15 epochs, with the "
+            "full-pool ceiling; 60000 volume-epochs of training, 4-7 minutes on 2 idle CPU cores "
+            "(150-400 volumes/s)"
+        ),
+        dataset="quick",
+        data_params=dict(n_train_per_class=100, n_test_per_class=40, snr=0.5),
+        strategies=("ema", "entropy", "random"),
+        initial=100,
+        step=50,
+        final=300,
+        n_trials=1,
+        classifier=dict(_CPU_CLASSIFIER, max_epochs=15),
+        ceiling=True,
+    ),
+    "medium": BenchmarkPreset(
+        name="medium",
+        description=(
+            "The CPU comparison: EMA, entropy, core-set and random on 3000 simulated volumes "
+            "(10 classes, 32^3, SNR 0.5), 5% -> 25% of the pool by 5%, 3 trials, width 16, "
+            "20 epochs, with the full-pool ceiling; about an hour on 2 CPU cores"
+        ),
+        dataset="quick",
+        data_params=dict(n_train_per_class=300, n_test_per_class=60, snr=0.5),
+        strategies=("ema", "entropy", "coreset", "random"),
+        initial=0.05,
+        step=0.05,
+        final=0.25,
+        n_trials=3,
+        classifier=_CPU_CLASSIFIER,
+        ceiling=True,
+    ),
+}
+
+
+def _paper(name, description, dataset, strategies=_PAPER_STRATEGIES, **kwargs):
+    return BenchmarkPreset(
+        name=name,
+        description=description,
+        dataset=dataset,
+        strategies=strategies,
+        classifier=_PAPER_CLASSIFIER,
+        gpu=True,
+        **kwargs,
+    )
+
+
+_PAPER_PRESETS = [
+    _paper(
+        "paper",
+        "The authors' settings (REFERENCE.md section 2): 50 classes, pool 24000, SNR 0.05, "
+        "10% -> 40% by 5%, ResNet-18 (width 64), 100 epochs SGD lr 0.1 momentum 0.9 wd 5e-4, "
+        "lr x0.1 at epoch 80, batch 128, 12000 scored per query, 3 trials, all strategies",
+        "paper-snr005",
+    ),
+    _paper("fig1-snrinf", "Fig. 1: strategy comparison, 50 classes, SNR inf", "paper-snrinf"),
+    _paper("fig1-snr005", "Fig. 1: strategy comparison, 50 classes, SNR 0.05", "paper-snr005"),
+    _paper("fig1-snr003", "Fig. 1: strategy comparison, 50 classes, SNR 0.03", "paper-snr003"),
+    _paper(
+        "fig1-imbalanced",
+        "Fig. 1 (real-data stand-in): 10 classes imbalanced like the real set (320..876 per "
+        "class), SNR 0.05, budgets 10% -> 30%",
+        "imbalanced10-snr005",
+        final=0.30,
+    ),
+    _paper(
+        "fig2-distance",
+        "Fig. 2 left: KL vs MSE selection distance, 50 classes, SNR 0.03",
+        "paper-snr003",
+        strategies=("ema" + _SUB, "ema-mse=ema:distance=mse" + _SUB),
+    ),
+    _paper(
+        "fig2-lambda",
+        "Fig. 2 right: regularizer weight lambda in {0 (noema), 0.01, 0.03, 0.1, 0.3}, "
+        "50 classes, SNR 0.05",
+        "paper-snr005",
+        strategies=tuple(
+            f"{label}=ema:clf.reg_lambda={lam}{_SUB}"
+            for label, lam in (
+                ("noema", 0),
+                ("lambda0.01", 0.01),
+                ("lambda0.03", 0.03),
+                ("lambda0.1", 0.1),
+                ("lambda0.3", 0.3),
+            )
+        ),
+    ),
+    _paper(
+        "fig3-semi",
+        "Fig. 3 left: supervised vs semi-supervised (unlabeled pool in the regularizer), "
+        "50 classes, SNR 0.03",
+        "paper-snr003",
+        strategies=("ema" + _SUB, "ema-semi=ema:semi=true" + _SUB),
+    ),
+    _paper(
+        "fig3-lowest",
+        "Fig. 3 right: highest vs lowest deviation selection, 50 classes, SNR 0.05",
+        "paper-snr005",
+        strategies=("ema" + _SUB, "ema-lowest=ema:order=lowest" + _SUB),
+    ),
+    _paper(
+        "fig4-10classes-snr005",
+        "Fig. 4 bottom: the Fig. 1 comparison on 10 classes, SNR 0.05 (50 classes: fig1-snr005)",
+        "paper10-snr005",
+    ),
+    _paper(
+        "fig4-10classes-snr003",
+        "Fig. 4 top: the Fig. 1 comparison on 10 classes, SNR 0.03 (50 classes: fig1-snr003)",
+        "paper10-snr003",
+    ),
+    _paper(
+        "timing",
+        "Appendix table: training and query time per strategy, 50 classes, SNR 0.05, 1 trial "
+        "(see train_seconds and query_seconds in summary.md)",
+        "paper-snr005",
+        n_trials=1,
+    ),
+]
+
+
+def _cpu_variant(preset):
+    n_classes = 50 if preset.dataset.startswith("paper-") else 10
+    imbalanced = preset.dataset.startswith("imbalanced")
+    if imbalanced:
+        # the real set's imbalance, scaled to a pool of about 1500
+        data = dict(
+            n_train_per_class=[306, 189, 158, 140, 133, 126, 119, 116, 113, 112],
+            n_test_per_class=[55, 34, 28, 25, 24, 23, 21, 21, 20, 20],
+        )
+    else:
+        data = dict(
+            n_classes=n_classes,
+            n_train_per_class=3000 // n_classes,
+            n_test_per_class=10 if n_classes == 50 else 50,
+        )
+    strategies = tuple(
+        s.replace(_SUB, "") for s in preset.strategies if not s.split(":")[0].endswith("vaal")
+    )
+    return replace(
+        preset,
+        name=preset.name + "-cpu",
+        description=preset.description.split(" (REFERENCE")[0]
+        + f" -- CPU-sized: pool {sum(data['n_train_per_class']) if imbalanced else 3000}"
+        + (" (imbalanced)" if imbalanced else f" ({n_classes} classes)")
+        + ", width 16, 20 epochs AdamW, no VAAL",
+        data_params=data,
+        strategies=strategies,
+        classifier=_CPU_CLASSIFIER,
+        gpu=False,
+    )
+
+
+PRESETS = dict(_BASE)
+for _p in _PAPER_PRESETS:
+    PRESETS[_p.name] = _p
+    PRESETS[_p.name + "-cpu"] = _cpu_variant(_p)
+
+
+def get_preset(name):
+    """Return a benchmark preset by name.
+
+    Parameters
+    ----------
+    name : str
+        See :func:`list_benchmark_presets`.
+
+    Returns
+    -------
+    preset : BenchmarkPreset
+
+    Examples
+    --------
+    >>> from skcryoal.benchmark import get_preset
+    >>> get_preset("quick").strategies
+    ('ema', 'entropy', 'random')
+    """
+    import difflib
+
+    if name not in PRESETS:
+        close = difflib.get_close_matches(str(name), sorted(PRESETS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "."
+        raise ValueError(
+            f"unknown benchmark preset {name!r}{hint} Valid presets: {', '.join(PRESETS)}."
+        )
+    return PRESETS[name]
+
+
+def list_benchmark_presets():
+    """Return the benchmark presets with a one-line description each.
+
+    Returns
+    -------
+    presets : dict of str to str
+
+    Examples
+    --------
+    >>> from skcryoal.benchmark import list_benchmark_presets
+    >>> "quick" in list_benchmark_presets()
+    True
+    """
+    return {name: p.description for name, p in PRESETS.items()}
+
+
+def estimate_training_seconds(
+    n_pool, schedule, n_strategies, n_trials, epochs, width, size=32, ceiling=False
+):
+    """Estimate the CPU training time of a campaign (2 cores), queries not included.
+
+    From measured training throughputs (``CPU_THROUGHPUT``, 32^3 volumes,
+    the nearest measured width), scaled with the number of voxels; a rough
+    guide (the measured rate of width 16 varies 150-400 volumes/s with load).
+
+    Parameters
+    ----------
+    n_pool : int
+    schedule : list of int
+        Labeled volumes per cycle (:func:`budget_schedule`).
+    n_strategies, n_trials, epochs, width, size : int
+    ceiling : bool, default=False
+
+    Returns
+    -------
+    seconds : float
+
+    Examples
+    --------
+    >>> from skcryoal.benchmark import estimate_training_seconds
+    >>> round(estimate_training_seconds(1000, [100, 200], 1, 1, 10, width=16))
+    12
+    """
+    widths = sorted(CPU_THROUGHPUT)
+    nearest = min(widths, key=lambda w: abs(w - width))
+    rate = CPU_THROUGHPUT[nearest] * (32 / size) ** 3
+    volumes = n_strategies * n_trials * sum(schedule) * epochs
+    if ceiling:
+        volumes += n_trials * n_pool * epochs
+    return volumes / rate

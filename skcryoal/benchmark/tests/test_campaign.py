@@ -1,0 +1,275 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from skcryoal.benchmark import (
+    CEILING,
+    ClassifierFactory,
+    budget_schedule,
+    decode_indices,
+    initial_labeled_indices,
+    parse_strategy_spec,
+    read_results,
+    run_campaign,
+    summarize_results,
+    summary_markdown,
+)
+
+TIMING = ["train_seconds", "query_seconds"]
+
+
+@pytest.fixture
+def data(easy_data):
+    X, y = easy_data(n_samples=56, n_classes=3, size=16)
+    return X[:40], y[:40], X[40:], y[40:]
+
+
+def factory():
+    return ClassifierFactory(width=4, max_epochs=1, batch_size=16)
+
+
+def campaign(data, **kwargs):
+    params = dict(
+        strategies=["ema", "random"],
+        classifier_factory=factory(),
+        initial=8,
+        step=4,
+        final=16,
+        n_trials=2,
+        random_state=0,
+    )
+    params.update(kwargs)
+    return run_campaign(*data, **params)
+
+
+def test_campaign_table_and_labeled_sets(data):
+    results = campaign(data, strategies=["ema", "random", "entropy"])
+    assert list(results.columns[:3]) == ["dataset", "strategy", "strategy_name"]
+    assert len(results) == 3 * 2 * 3  # strategies x trials x cycles
+    assert results["n_labeled"].tolist()[:3] == [8, 12, 16]
+    assert np.allclose(results["fraction"], results["n_labeled"] / 40)
+    assert results["accuracy"].between(0, 1).all() and results["macro_f1"].between(0, 1).all()
+    last = results["cycle"] == 2
+    assert (results.loc[last, "queried"] == "").all()
+    assert (results.loc[last, "query_seconds"] == 0).all()
+    for trial in (0, 1):
+        initial = results[(results.trial == trial) & (results.cycle == 0)]["added"]
+        assert initial.nunique() == 1  # same initial set for every strategy
+    for (_, _), group in results.groupby(["strategy", "trial"]):
+        group = group.sort_values("cycle")
+        labeled = decode_indices(group["added"].iloc[0])
+        seed = group["trial_seed"].iloc[0]
+        assert np.array_equal(labeled, initial_labeled_indices(40, 8, seed))
+        for _, row in group.iterrows():
+            assert len(labeled) == row["n_labeled"]
+            added = decode_indices(row["added"])
+            queried = decode_indices(row["queried"])
+            if row["cycle"] < 2:
+                assert len(queried) == 4
+                assert not np.isin(queried, labeled).any()
+                labeled = np.concatenate([labeled, queried])
+            assert len(np.unique(labeled)) == len(labeled)
+            assert added.size in (8, 4)
+    # trials differ
+    t0 = results[(results.trial == 0) & (results.cycle == 0)]["added"].iloc[0]
+    t1 = results[(results.trial == 1) & (results.cycle == 0)]["added"].iloc[0]
+    assert t0 != t1
+
+
+def test_rerun_is_deterministic(data):
+    a = campaign(data, n_trials=1).drop(columns=TIMING)
+    b = campaign(data, n_trials=1).drop(columns=TIMING)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_resume_after_interruption_gives_the_same_table(data, tmp_path, monkeypatch):
+    from skcryoal import CryoNetClassifier
+
+    full = campaign(data, results_file=tmp_path / "full.csv")
+    path = tmp_path / "results.csv"
+    real_fit = CryoNetClassifier.fit
+    calls = {"n": 0}
+
+    def failing_fit(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:  # trial 0: ema cycles 0-2, random cycles 0-1 done
+            raise KeyboardInterrupt
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(CryoNetClassifier, "fit", failing_fit)
+    with pytest.raises(KeyboardInterrupt):
+        campaign(data, results_file=path)
+    assert len(read_results(path)) == 4
+    monkeypatch.setattr(CryoNetClassifier, "fit", real_fit)
+
+    fits = {"n": 0}
+
+    def counting_fit(self, *args, **kwargs):
+        fits["n"] += 1
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(CryoNetClassifier, "fit", counting_fit)
+    resumed = campaign(data, results_file=path)
+    assert fits["n"] == 12 - 4  # finished cycles are not run again
+    pd.testing.assert_frame_equal(resumed.drop(columns=TIMING), full.drop(columns=TIMING))
+    on_disk = read_results(path)
+    assert len(on_disk) == 12
+    # a third run trains nothing
+    fits["n"] = 0
+    again = campaign(data, results_file=path)
+    assert fits["n"] == 0
+    pd.testing.assert_frame_equal(again, resumed)
+
+
+def test_ctrl_c_swallowed_by_skorch_still_stops(data, tmp_path, monkeypatch):
+    from skcryoal.benchmark._progress import InterruptGuard
+
+    real_check = InterruptGuard.check
+    state = {"n": 0}
+
+    def check(self):
+        state["n"] += 1
+        if state["n"] == 2:  # as if SIGINT had arrived during the second fit
+            self.interrupted = True
+        return real_check(self)
+
+    monkeypatch.setattr(InterruptGuard, "check", check)
+    path = tmp_path / "r.csv"
+    with pytest.raises(KeyboardInterrupt):
+        campaign(data, results_file=path)
+    assert len(read_results(path)) == 1
+
+
+def test_partial_last_line_is_ignored(data, tmp_path):
+    path = tmp_path / "r.csv"
+    full = campaign(data, n_trials=1, results_file=path)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:3]) + lines[3][:10])  # header, 2 rows, a cut row
+    assert len(read_results(path)) == 2
+    resumed = campaign(data, n_trials=1, results_file=path)
+    pd.testing.assert_frame_equal(resumed.drop(columns=TIMING), full.drop(columns=TIMING))
+
+
+def test_results_file_of_another_campaign_is_refused(data, tmp_path):
+    path = tmp_path / "r.csv"
+    campaign(data, n_trials=1, results_file=path)
+    with pytest.raises(ValueError, match="different campaign"):
+        campaign(data, n_trials=1, results_file=path, random_state=1)
+
+
+def test_variants_semi_supervised_and_ceiling(data, tmp_path):
+    results = campaign(
+        data,
+        strategies=["ema", "mse=ema:distance=mse", "noema=ema:clf.reg_lambda=0", "ema:semi=true"],
+        n_trials=1,
+        final=12,
+        ceiling=True,
+    )
+    assert list(dict.fromkeys(results["strategy"])) == [
+        "ema",
+        "mse",
+        "noema",
+        "ema:semi=true",
+        CEILING,
+    ]
+    assert results.loc[results.strategy == "ema:semi=true", "semi_supervised"].all()
+    ceiling = results[results.strategy == CEILING]
+    assert ceiling["n_labeled"].tolist() == [40] and ceiling["fraction"].tolist() == [1.0]
+    text = summary_markdown(results, title="t")
+    assert "Full-pool supervision (40 labels" in text and "| noema |" in text
+    summary = summarize_results(results)
+    assert set(summary["strategy"]) == set(results["strategy"])
+
+
+def test_strategy_instance_and_other_baselines(data):
+    from skcryoal.query import RandomQuery
+
+    results = campaign(
+        data, strategies=[RandomQuery(), "coreset", "mc_dropout", "ll4al"], n_trials=1, final=12
+    )
+    assert list(dict.fromkeys(results["strategy"])) == [
+        "RandomQuery",
+        "coreset",
+        "mc_dropout",
+        "ll4al",
+    ]
+
+
+def test_spec_parsing():
+    spec = parse_strategy_spec("lam=ema:clf.reg_lambda=0.1:order=lowest:subsample=none")
+    assert spec.label == "lam" and spec.name == "ema"
+    assert spec.params == {"order": "lowest", "subsample": None}
+    assert spec.classifier_params == {"reg_lambda": 0.1}
+    with pytest.raises(ValueError, match="did you mean 'entropy'"):
+        parse_strategy_spec("entropi")
+    with pytest.raises(ValueError, match="key=value"):
+        parse_strategy_spec("ema:distance")
+    with pytest.raises(ValueError, match="twice"):
+        parse_strategy_spec("ema:order=lowest:order=highest")
+
+
+def test_schedule():
+    assert budget_schedule(24000) == [2400, 3600, 4800, 6000, 7200, 8400, 9600]
+    assert budget_schedule(100, 10, 10, 10) == [10]
+    with pytest.raises(ValueError, match="larger than the pool"):
+        budget_schedule(100, 10, 10, 200)
+    with pytest.raises(ValueError, match="does not fit"):
+        budget_schedule(100, 10, 7, 30)
+    with pytest.raises(ValueError, match="at least 2"):
+        budget_schedule(100, 1, 1, 5)
+    with pytest.raises(ValueError, match="fraction"):
+        budget_schedule(100, 1.5, 1, 5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(strategies=["entropi"]), "did you mean 'entropy'"),
+        (dict(strategies=["ema:distanse=kl"]), "unexpected parameter"),
+        (dict(strategies=["ema", "ema"]), "unique"),
+        (dict(final=100), "larger than the pool"),
+        (dict(step=5), "does not fit"),
+        (dict(strategies=["ema:clf.not_a_param=1"]), "classifier parameters"),
+    ],
+)
+def test_bad_configuration(data, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        campaign(data, **kwargs)
+
+
+def test_empty_test_set(data):
+    X_pool, y_pool, X_test, y_test = data
+    with pytest.raises(ValueError, match="test set is empty"):
+        run_campaign(X_pool, y_pool, X_test[:0], y_test[:0], initial=8, step=4, final=12)
+    with pytest.raises(ValueError, match="one per volume"):
+        run_campaign(X_pool, y_pool[:-1], X_test, y_test, initial=8, step=4, final=12)
+
+
+def test_memmap_pool_is_indexed(data, tmp_path):
+    X_pool, y_pool, X_test, y_test = data
+    path = tmp_path / "pool.npy"
+    np.save(path, X_pool)
+    pool = np.load(path, mmap_mode="r")
+    a = run_campaign(
+        pool,
+        y_pool,
+        X_test,
+        y_test,
+        ["ema"],
+        classifier_factory=factory(),
+        initial=8,
+        step=4,
+        final=12,
+    )
+    b = run_campaign(
+        X_pool,
+        y_pool,
+        X_test,
+        y_test,
+        ["ema"],
+        classifier_factory=factory(),
+        initial=8,
+        step=4,
+        final=12,
+    )
+    pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))

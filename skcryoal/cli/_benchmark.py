@@ -1,0 +1,400 @@
+"""``skcryoal benchmark``: learning curves of active-learning strategies (the paper's Fig. 1-4)."""
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ._common import CLIError, positive_float, positive_int, snr_value
+
+NAME = "benchmark"
+HELP = (
+    "Compare active-learning strategies: run the paper's protocol (cold re-training each "
+    "cycle, evaluation on a held-out test set, several trials) on simulated data or your own "
+    "particle table, and write results.csv, learning_curve.png and summary.md. An "
+    "interrupted run resumes when the same command is run again."
+)
+
+_EPILOG = """\
+strategy specs (comma-separated in --strategies):
+  [label=]name[:key=value[:key=value...]]
+    name         one of: {names}
+    key=value    a strategy parameter, e.g. ema:distance=mse, ema:order=lowest:subsample=500
+    clf.key=...  a classifier parameter for this strategy, e.g. noema=ema:clf.reg_lambda=0
+    semi=true    train with the unlabeled pool (semi-supervised variant)
+    label=       the curve's name (default: the spec)
+
+budgets (--initial, --step, --final): an integer is a count of volumes, a number with a
+decimal point or a percent sign a fraction of the pool (0.1 or 10%).
+
+examples:
+  skcryoal benchmark --preset quick --out bench-quick
+  skcryoal benchmark --preset fig2-lambda-cpu --trials 1 --out bench-lambda
+  skcryoal benchmark --table particles.star --test-fraction 0.2 \\
+      --strategies ema,entropy,random --initial 10% --step 5% --final 30% --out bench-mine
+  skcryoal benchmark --list-presets
+"""
+
+
+def budget_value(text):
+    """Argparse type: an int count, or a fraction (``0.1``) or percentage (``10%``)."""
+    raw = text.strip()
+    try:
+        if raw.endswith("%"):
+            value = float(raw[:-1]) / 100.0
+        elif any(c in raw for c in ".eE"):
+            value = float(raw)
+        else:
+            count = int(raw)
+            if count < 1:
+                raise ValueError
+            return count
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a count (e.g. 100), a fraction (0.1) or a percentage (10%), got {text!r}"
+        ) from None
+    if not math.isfinite(value) or not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a fraction must lie in (0, 1], got {text!r}")
+    return value
+
+
+def _fraction(text):
+    value = budget_value(text)
+    if isinstance(value, int):
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.2 or 20%, got {text!r}")
+    if value >= 1.0:
+        raise argparse.ArgumentTypeError(f"the test fraction must be below 1, got {text!r}")
+    return value
+
+
+def add_arguments(parser):
+    """Add the options of ``skcryoal benchmark`` to ``parser``."""
+    from ..query import available_strategies
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = _EPILOG.format(names=", ".join(available_strategies()))
+    add = parser.add_argument
+    add("--preset", default="quick", help="benchmark preset (default: quick); see --list-presets")
+    add("--list-presets", action="store_true", help="list the presets with their cost and exit")
+    add("--out", metavar="DIR", help="output folder (default: benchmark-<preset>)")
+    add("--dry-run", action="store_true", help="print the configuration and cost estimate only")
+    add("--no-progress", action="store_true", help="no progress bars")
+
+    data = parser.add_argument_group("data (default: the preset's simulated set)")
+    data.add_argument("--dataset", help="simulator preset of skcryoal.datasets.fetch_simulated")
+    data.add_argument("--n-classes", type=positive_int, help="simulated classes")
+    data.add_argument("--train-per-class", type=positive_int, metavar="N", help="pool per class")
+    data.add_argument("--test-per-class", type=positive_int, metavar="N", help="test per class")
+    data.add_argument("--size", type=positive_int, help="simulated box edge in voxels")
+    data.add_argument("--snr", type=snr_value, help="simulated signal-to-noise ratio (inf: none)")
+    data.add_argument("--data-home", metavar="DIR", help="cache of simulated sets")
+    data.add_argument(
+        "--table", metavar="FILE", help="your particle table (STAR/CSV of labeled MRC files)"
+    )
+    data.add_argument("--test-table", metavar="FILE", help="a separate test table")
+    data.add_argument(
+        "--test-fraction",
+        type=_fraction,
+        default=0.2,
+        metavar="F",
+        help="stratified test split of --table without --test-table (default: 0.2)",
+    )
+    data.add_argument("--label-column", help="label column of the tables")
+
+    camp = parser.add_argument_group("campaign (default: the preset's)")
+    camp.add_argument("--strategies", metavar="SPECS", help="comma-separated strategy specs")
+    camp.add_argument("--initial", type=budget_value, metavar="B", help="initial labeled set")
+    camp.add_argument("--step", type=budget_value, metavar="B", help="labels added per cycle")
+    camp.add_argument("--final", type=budget_value, metavar="B", help="final budget")
+    camp.add_argument("--trials", type=positive_int, metavar="N", help="trials")
+    camp.add_argument("--seed", type=int, default=0, help="campaign seed (default: 0)")
+    camp.add_argument(
+        "--semi-supervised", action="store_true", help="train with the unlabeled pool too"
+    )
+    ceiling = camp.add_mutually_exclusive_group()
+    ceiling.add_argument(
+        "--ceiling",
+        dest="ceiling",
+        action="store_true",
+        default=None,
+        help="also train once on the whole pool (full supervision)",
+    )
+    ceiling.add_argument("--no-ceiling", dest="ceiling", action="store_false")
+
+    clf = parser.add_argument_group("classifier (default: the preset's)")
+    clf.add_argument("--epochs", type=positive_int, help="epochs per cycle")
+    clf.add_argument("--width", type=positive_int, help="ResNet3D width (64: ResNet-18)")
+    clf.add_argument("--batch-size", type=positive_int, help="training batch size")
+    clf.add_argument("--recipe", choices=("adamw-cosine", "sgd-paper"), help="optimizer recipe")
+    clf.add_argument("--lr", type=positive_float, help="learning rate (overrides the recipe's)")
+    clf.add_argument("--device", help="auto (cuda if available), cpu, cuda, cuda:1...")
+
+
+def _pool_size(preset_name, overrides):
+    from ..datasets._presets import _resolve
+
+    resolved = _resolve(preset_name, overrides)
+    return sum(resolved["n_train_per_class"]), resolved["size"]
+
+
+def _estimate_line(preset):
+    from ..benchmark import budget_schedule, estimate_training_seconds
+
+    n_pool, size = _pool_size(preset.dataset, preset.data_params)
+    schedule = budget_schedule(n_pool, preset.initial, preset.step, preset.final)
+    seconds = estimate_training_seconds(
+        n_pool,
+        schedule,
+        len(preset.strategies),
+        preset.n_trials,
+        preset.classifier["max_epochs"],
+        preset.classifier["width"],
+        size,
+        ceiling=preset.ceiling,
+    )
+    where = "GPU preset; " if preset.gpu else ""
+    return (
+        f"{where}pool {n_pool}, labels {schedule[0]}..{schedule[-1]} in {len(schedule)} cycles, "
+        f"{len(preset.strategies)} strategies x {preset.n_trials} trial(s); "
+        f"CPU training estimate ~{seconds / 3600:.1f} h on 2 cores"
+        if seconds > 5400
+        else f"{where}pool {n_pool}, labels {schedule[0]}..{schedule[-1]} in {len(schedule)} "
+        f"cycles, {len(preset.strategies)} strategies x {preset.n_trials} trial(s); CPU training "
+        f"estimate ~{seconds / 60:.0f} min on 2 cores"
+    )
+
+
+def _list_presets():
+    from ..benchmark._presets import PRESETS
+
+    for name, preset in PRESETS.items():
+        print(f"{name}\n    {preset.description}\n    {_estimate_line(preset)}")
+    return 0
+
+
+def _config(args, prog):
+    from ..benchmark import get_preset, parse_strategy_spec
+    from ..benchmark._specs import split_strategy_list
+
+    try:
+        preset = get_preset(args.preset)
+    except ValueError as exc:
+        raise CLIError(f"{prog}: error: {exc}") from None
+    strategies = (
+        split_strategy_list(args.strategies) if args.strategies else list(preset.strategies)
+    )
+    if not strategies:
+        raise CLIError(f"{prog}: error: --strategies lists no strategy")
+    for spec in strategies:
+        try:
+            parse_strategy_spec(spec)
+        except ValueError as exc:
+            raise CLIError(f"{prog}: error: --strategies: {exc}") from None
+    classifier = dict(preset.classifier)
+    for option, key in (
+        ("epochs", "max_epochs"),
+        ("width", "width"),
+        ("batch_size", "batch_size"),
+        ("recipe", "recipe"),
+        ("lr", "lr"),
+        ("device", "device"),
+    ):
+        if getattr(args, option) is not None:
+            classifier[key] = getattr(args, option)
+    if args.table:
+        data = dict(
+            table=str(Path(args.table).resolve()),
+            test_table=str(Path(args.test_table).resolve()) if args.test_table else None,
+            test_fraction=None if args.test_table else args.test_fraction,
+            label_column=args.label_column,
+        )
+        simulated = [
+            o
+            for o in ("dataset", "n_classes", "train_per_class", "test_per_class", "size", "snr")
+            if getattr(args, o) is not None
+        ]
+        if simulated:
+            raise CLIError(
+                f"{prog}: error: --table reads your data; the simulator options "
+                f"{', '.join('--' + o.replace('_', '-') for o in simulated)} do not apply"
+            )
+    else:
+        if args.test_table:
+            raise CLIError(f"{prog}: error: --test-table needs --table")
+        overrides = dict(preset.data_params)
+        for option, key in (
+            ("n_classes", "n_classes"),
+            ("train_per_class", "n_train_per_class"),
+            ("test_per_class", "n_test_per_class"),
+            ("size", "size"),
+            ("snr", "snr"),
+        ):
+            if getattr(args, option) is not None:
+                overrides[key] = getattr(args, option)
+        if args.n_classes is not None:
+            # per-class lists of an imbalanced preset have the old number of classes
+            for key in ("n_train_per_class", "n_test_per_class"):
+                if (
+                    isinstance(overrides.get(key), (list, tuple))
+                    and getattr(args, key.replace("n_", "", 1)) is None
+                ):
+                    overrides[key] = int(np.mean(overrides[key]))
+        data = dict(dataset=args.dataset or preset.dataset, overrides=overrides)
+    return dict(
+        preset=preset.name,
+        data=data,
+        strategies=strategies,
+        initial=args.initial if args.initial is not None else preset.initial,
+        step=args.step if args.step is not None else preset.step,
+        final=args.final if args.final is not None else preset.final,
+        trials=args.trials or preset.n_trials,
+        seed=args.seed,
+        semi_supervised=bool(args.semi_supervised or preset.semi_supervised),
+        ceiling=preset.ceiling if args.ceiling is None else args.ceiling,
+        classifier=classifier,
+    )
+
+
+# what must not change when a run is resumed into the same folder
+_RESUME_KEYS = ("data", "initial", "step", "final", "seed", "semi_supervised", "classifier")
+
+
+def _check_resume(out, config, prog):
+    path = out / "config.json"
+    if not path.exists():
+        return
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"{prog}: error: cannot read {str(path)!r}: {exc}") from None
+    changed = [k for k in _RESUME_KEYS if json.dumps(old.get(k)) != json.dumps(config[k])]
+    if changed:
+        raise CLIError(
+            f"{prog}: error: {str(out)!r} holds results of a different configuration "
+            f"({', '.join(changed)} changed: {json.dumps({k: old.get(k) for k in changed})}); "
+            "choose another --out or delete the folder"
+        )
+
+
+def _load_data(config, args, prog, progress):
+    data = config["data"]
+    if "table" in data:
+        return _load_table(data, config["seed"], prog)
+    from ..datasets import fetch_simulated
+
+    if progress:
+        print(f"Loading simulated data {data['dataset']!r} {data['overrides']} ...", flush=True)
+    try:
+        bunch = fetch_simulated(
+            data["dataset"], data_home=args.data_home, verbose=progress, **data["overrides"]
+        )
+    except TypeError as exc:
+        raise CLIError(f"{prog}: error: {exc}") from None
+    name = data["dataset"] + "".join(f" {k}={v}" for k, v in data["overrides"].items())
+    return bunch.X_train, bunch.y_train, bunch.X_test, bunch.y_test, name
+
+
+def _read_table(path, label_column, prog):
+    from ..io import read_subtomograms
+
+    X, y = read_subtomograms(path, mmap=True, label_column=label_column)
+    if y is None:
+        raise CLIError(
+            f"{prog}: error: the table {path!r} has no label column; name it with "
+            "--label-column (a benchmark needs the true labels to play the annotator)"
+        )
+    return X, np.asarray(y)
+
+
+def _load_table(data, seed, prog):
+    from sklearn.model_selection import train_test_split
+
+    from ..utils._batches import RowSubset
+
+    X, y = _read_table(data["table"], data["label_column"], prog)
+    if data["test_table"]:
+        X_test, y_test = _read_table(data["test_table"], data["label_column"], prog)
+        return X, y, X_test, y_test, Path(data["table"]).name
+    idx = np.arange(len(y))
+    try:
+        pool, test = train_test_split(
+            idx, test_size=data["test_fraction"], stratify=y, random_state=seed
+        )
+    except ValueError as exc:
+        raise CLIError(
+            f"{prog}: error: cannot split {data['table']!r} into pool and test with "
+            f"--test-fraction {data['test_fraction']} stratified by class ({exc}); give a "
+            "--test-table or another fraction"
+        ) from None
+    pool, test = np.sort(pool), np.sort(test)
+    name = f"{Path(data['table']).name} (test fraction {data['test_fraction']})"
+    return RowSubset(X, pool), y[pool], RowSubset(X, test), y[test], name
+
+
+def run(args):
+    """Run (or resume) a benchmark campaign and write its results, plot and summary."""
+    prog = args.command_prog
+    if args.list_presets:
+        return _list_presets()
+    config = _config(args, prog)
+    out = Path(args.out or f"benchmark-{config['preset']}")
+    progress = not args.no_progress
+    if args.dry_run:
+        print(json.dumps(config, indent=2))
+        if "dataset" in config["data"] and config["preset"] == args.preset:
+            from ..benchmark import get_preset
+
+            print(_estimate_line(get_preset(args.preset)) + " (preset's own settings)")
+        return 0
+    _check_resume(out, config, prog)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ..benchmark import (
+        ClassifierFactory,
+        read_results,
+        run_campaign,
+        save_learning_curves,
+        summary_markdown,
+    )
+
+    X_pool, y_pool, X_test, y_test, dataset = _load_data(config, args, prog, progress)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    results_file = out / "results.csv"
+    try:
+        results = run_campaign(
+            X_pool,
+            y_pool,
+            X_test,
+            y_test,
+            config["strategies"],
+            classifier_factory=ClassifierFactory(**config["classifier"]),
+            initial=config["initial"],
+            step=config["step"],
+            final=config["final"],
+            n_trials=config["trials"],
+            random_state=config["seed"],
+            semi_supervised=config["semi_supervised"],
+            ceiling=config["ceiling"],
+            results_file=results_file,
+            dataset=dataset,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        n_done = len(read_results(results_file)) if results_file.exists() else 0
+        raise CLIError(
+            f"{prog}: interrupted; {n_done} finished cycle(s) are saved in "
+            f"{str(results_file)!r}. Run the same command again to resume.",
+            status=130,
+        ) from None
+    title = f"skcryoal benchmark {config['preset']}: {dataset}"
+    save_learning_curves(results, out / "learning_curve.png", title=title)
+    text = summary_markdown(results, title=title)
+    (out / "summary.md").write_text(text)
+    print(text)
+    print(f"Wrote {results_file}, {out / 'learning_curve.png'} and {out / 'summary.md'}.")
+    return 0

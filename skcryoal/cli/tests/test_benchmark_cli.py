@@ -1,0 +1,101 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skcryoal.cli import main
+
+TINY = [
+    "--dataset", "quick", "--n-classes", "3", "--train-per-class", "12",
+    "--test-per-class", "4", "--size", "16", "--snr", "inf",
+    "--strategies", "ema,random", "--initial", "6", "--step", "3", "--final", "9",
+    "--epochs", "1", "--width", "4", "--batch-size", "8", "--trials", "2",
+    "--device", "cpu", "--no-progress",
+]  # fmt: skip
+
+
+@pytest.fixture
+def data_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SKCRYOAL_DATA", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def test_tiny_benchmark_writes_results_plot_and_summary(tmp_path, data_home, capsys):
+    out = tmp_path / "bench"
+    assert main(["benchmark", *TINY, "--ceiling", "--out", str(out)]) == 0
+    for name in ("results.csv", "learning_curve.png", "summary.md", "config.json"):
+        assert (out / name).stat().st_size > 0
+    results = pd.read_csv(out / "results.csv", keep_default_na=False)
+    assert len(results) == 2 * 2 * 2 + 2  # strategies x trials x cycles + ceiling per trial
+    assert set(results["strategy"]) == {"ema", "random", "full-pool"}
+    summary = (out / "summary.md").read_text()
+    assert "| ema |" in summary and "Full-pool supervision" in summary
+    assert "Test accuracy" in capsys.readouterr().out
+    # running again resumes: nothing left to train, same results
+    before = (out / "results.csv").read_text()
+    assert main(["benchmark", *TINY, "--ceiling", "--out", str(out)]) == 0
+    assert (out / "results.csv").read_text() == before
+
+
+def test_changed_configuration_is_refused(tmp_path, data_home, capsys):
+    out = tmp_path / "bench"
+    argv = [a if a != "9" else "6" for a in TINY]  # a single cycle
+    assert main(["benchmark", *argv, "--out", str(out)]) == 0
+    assert main(["benchmark", *argv, "--epochs", "2", "--out", str(out)]) == 2
+    assert "different configuration" in capsys.readouterr().err
+
+
+def test_table_input_with_test_fraction(tmp_path, easy_data):
+    from skcryoal.io import write_subtomograms
+
+    X, y = easy_data(n_samples=40, n_classes=2, size=16)
+    write_subtomograms(tmp_path / "particles", X, y)
+    table = next((tmp_path / "particles").glob("*.star"))
+    out = tmp_path / "bench"
+    argv = [
+        "benchmark", "--table", str(table), "--test-fraction", "0.25",
+        "--strategies", "entropy,random", "--initial", "6", "--step", "3", "--final", "9",
+        "--epochs", "1", "--width", "4", "--trials", "1", "--device", "cpu", "--no-progress",
+        "--no-ceiling", "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    results = pd.read_csv(out / "results.csv", keep_default_na=False)
+    assert results["n_pool"].tolist()[0] == 30 and results["n_test"].tolist()[0] == 10
+    assert json.loads((out / "config.json").read_text())["data"]["test_fraction"] == 0.25
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--strategies", "ema,entropi"], "did you mean 'entropy'"),
+        (["--final", "500"], "larger than the pool"),
+        (["--step", "4"], "does not fit"),
+        (["--preset", "quik"], "did you mean 'quick'"),
+        (["--initial", "abc"], "expected a count"),
+        (["--table", "x.star", "--snr", "1"], "do not apply"),
+    ],
+)
+def test_bad_configuration_fails_clearly(tmp_path, data_home, capsys, extra, message):
+    status = main(["benchmark", *TINY, *extra, "--out", str(tmp_path / "b")])
+    assert status == 2
+    assert message in capsys.readouterr().err
+
+
+def test_list_presets_and_dry_run(capsys):
+    assert main(["benchmark", "--list-presets"]) == 0
+    text = capsys.readouterr().out
+    for name in ("quick", "medium", "paper", "fig1-snr005", "fig2-lambda-cpu", "timing"):
+        assert f"\n{name}\n" in f"\n{text}"
+    assert main(["benchmark", "--preset", "paper", "--dry-run"]) == 0
+    config = json.loads(capsys.readouterr().out.split("\n}\n")[0] + "}")
+    assert config["classifier"]["recipe"] == "sgd-paper" and config["trials"] == 3
+    assert config["data"]["dataset"] == "paper-snr005"
+
+
+def test_budget_value_type():
+    from skcryoal.cli._benchmark import budget_value
+
+    assert budget_value("10%") == pytest.approx(0.1)
+    assert budget_value("0.05") == 0.05 and budget_value("120") == 120
+    assert np.isclose(budget_value("1e-1"), 0.1)
