@@ -3,7 +3,9 @@
 import numbers
 
 RECIPES = {
-    "adamw-cosine": "AdamW, lr 3e-3, batch 16, cosine decay over the epochs (CryoNetClassifier's default)",
+    "adamw-cosine": (
+        "AdamW, lr 3e-3, batch 16, cosine decay over the epochs (CryoNetClassifier's default)"
+    ),
     "sgd-paper": (
         "the authors' recipe: SGD lr 0.1, momentum 0.9, weight decay 5e-4, lr x0.1 after "
         "80% of the epochs (epoch 80 of 100)"
