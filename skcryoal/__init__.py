@@ -35,6 +35,7 @@ from .query import (
     MarginQuery,
     MCDropoutQuery,
     RandomQuery,
+    VAALQuery,
     get_strategy,
 )
 
@@ -69,6 +70,7 @@ __all__ = [
     "MarginQuery",
     "RandomQuery",
     "ResNet3D",
+    "VAALQuery",
     "__version__",
     "get_strategy",
 ]

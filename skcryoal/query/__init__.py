@@ -14,6 +14,7 @@ from ._mc_dropout import MCDropoutQuery
 from ._random import RandomQuery
 from ._registry import available_strategies, describe_strategies, get_strategy
 from ._uncertainty import EntropyQuery, LeastConfidentQuery, MarginQuery
+from ._vaal import VAALQuery
 
 __all__ = [
     "BaseQueryStrategy",
@@ -25,6 +26,7 @@ __all__ = [
     "MCDropoutQuery",
     "MarginQuery",
     "RandomQuery",
+    "VAALQuery",
     "available_strategies",
     "describe_strategies",
     "get_strategy",
