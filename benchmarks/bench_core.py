@@ -17,6 +17,7 @@ Usage::
 """
 
 import argparse
+import multiprocessing
 import os
 import tempfile
 import threading
@@ -120,17 +121,25 @@ def _vm_hwm_mb():
     return float("nan")
 
 
+def _write_pool(path, shape):
+    mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
+    rng = np.random.default_rng(0)
+    for start in range(0, shape[0], 500):
+        stop = min(start + 500, shape[0])
+        mm[start:stop] = rng.standard_normal(size=(stop - start, *shape[1:]), dtype=np.float32)
+    mm.flush()
+
+
 def bench_memory(args):
     with tempfile.TemporaryDirectory(dir=args.tmpdir) as tmp:
         path = os.path.join(tmp, "pool.npy")
         shape = (args.memory_pool, 1, args.size, args.size, args.size)
-        mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
-        rng = np.random.default_rng(0)
-        for start in range(0, shape[0], 1000):
-            stop = min(start + 1000, shape[0])
-            mm[start:stop] = rng.normal(size=(stop - start, *shape[1:]))
-        mm.flush()
-        del mm
+        # write the pool from a child process so that its temporary arrays do not
+        # inflate this process's baseline
+        ctx = multiprocessing.get_context("spawn")
+        child = ctx.Process(target=_write_pool, args=(path, shape))
+        child.start()
+        child.join()
         pool = np.load(path, mmap_mode="r")
         X, y = _volumes(64, args.size, 0)
         clf = CryoNetClassifier(

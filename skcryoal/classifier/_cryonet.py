@@ -457,6 +457,51 @@ class CryoNetClassifier(NeuralNetClassifier):
             raise ValueError(f"model must be 'task' or 'mean'; got {model!r}.")
         return self.module_ if model == "task" else self.ema_module_
 
+    def map_batches(self, X, functions, batch_size=None):
+        """Apply torch functions to batches of volumes, without gradients, in eval mode.
+
+        The shared inference loop of the classifier and the query strategies:
+        validates ``X`` against the fitted volume shape, reads it batch by batch
+        (memory maps stay lazy; non-finite values are reported with their row),
+        evaluates every function on each batch while it is in memory and
+        collects the results.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, 1, D, H, W) or (n_samples, D, H, W)
+        functions : sequence of callable
+            Each maps a float32 tensor batch on ``self.device`` to a tensor whose
+            first axis is the batch.
+        batch_size : int or None, default=None
+            Volumes per batch; ``None`` uses ``self.batch_size``.
+
+        Returns
+        -------
+        outputs : tuple of ndarray
+            One float32 array of shape (n_samples, ...) per function.
+        """
+        self._check_fitted()
+        in_channels, _ = self._module_spec()
+        X = check_volumes(
+            X,
+            n_channels=in_channels,
+            volume_shape=getattr(self, "volume_shape_", None),
+            check_finite=False,
+        )
+        batch_size = self.batch_size if batch_size is None else batch_size
+        self._set_training(False)
+        outputs = None
+        with torch.no_grad():
+            for start, stop, batch in iter_batches(X, batch_size):
+                assert_all_finite_chunked(batch, offset=start)
+                xb = torch.from_numpy(batch).to(self.device)
+                results = [fn(xb).float().cpu().numpy() for fn in functions]
+                if outputs is None:
+                    outputs = [np.empty((len(X), *r.shape[1:]), np.float32) for r in results]
+                for out, r in zip(outputs, results):
+                    out[start:stop] = r
+        return tuple(outputs)
+
     def forward_logits(self, X, models=("task", "mean"), batch_size=None):
         """Return the logits of several models, computed in one batched pass.
 
@@ -480,26 +525,9 @@ class CryoNetClassifier(NeuralNetClassifier):
         """
         self._check_fitted()
         modules = [self._resolve_model(m) for m in models]
-        in_channels, _ = self._module_spec()
-        X = check_volumes(
-            X,
-            n_channels=in_channels,
-            volume_shape=getattr(self, "volume_shape_", None),
-            check_finite=False,
+        return self.map_batches(
+            X, [lambda xb, m=m: _logits(m(xb)) for m in modules], batch_size=batch_size
         )
-        batch_size = self.batch_size if batch_size is None else batch_size
-        self._set_training(False)
-        outputs = None
-        with torch.no_grad():
-            for start, stop, batch in iter_batches(X, batch_size):
-                assert_all_finite_chunked(batch, offset=start)
-                xb = torch.from_numpy(batch).to(self.device)
-                logits = [_logits(m(xb)).float().cpu().numpy() for m in modules]
-                if outputs is None:
-                    outputs = [np.empty((len(X), lg.shape[1]), np.float32) for lg in logits]
-                for out, lg in zip(outputs, logits):
-                    out[start:stop] = lg
-        return tuple(outputs)
 
     def decision_function(self, X, model="task"):
         """Return the logits of the task or the mean model.
@@ -587,22 +615,7 @@ class CryoNetClassifier(NeuralNetClassifier):
                 f"The module {type(self.module_).__name__} has no embed() method; "
                 "use ResNet3D or add one returning the penultimate features."
             )
-        in_channels, _ = self._module_spec()
-        X = check_volumes(
-            X,
-            n_channels=in_channels,
-            volume_shape=getattr(self, "volume_shape_", None),
-            check_finite=False,
-        )
-        batch_size = self.batch_size if batch_size is None else batch_size
-        self._set_training(False)
-        parts = []
-        with torch.no_grad():
-            for start, _, batch in iter_batches(X, batch_size):
-                assert_all_finite_chunked(batch, offset=start)
-                xb = torch.from_numpy(batch).to(self.device)
-                parts.append(self.module_.embed(xb).float().cpu().numpy())
-        return np.concatenate(parts)
+        return self.map_batches(X, [self.module_.embed], batch_size=batch_size)[0]
 
 
 def _logits(output):

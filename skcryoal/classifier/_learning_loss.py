@@ -4,15 +4,12 @@ import copy
 import inspect
 import numbers
 
-import numpy as np
 import torch
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
 from ..losses._loss_prediction import loss_ranking_loss
 from ..nn._loss_prediction import LossPredictionResNet3D
-from ..utils._batches import iter_batches
-from ..utils._validation import assert_all_finite_chunked, check_volumes
 from ._cryonet import CryoNetClassifier, _logits
 
 
@@ -261,20 +258,7 @@ class LearningLossClassifier(CryoNetClassifier):
         """
         self._check_fitted()
         module = self._resolve_model(model)
-        in_channels, _ = self._module_spec()
-        X = check_volumes(
-            X,
-            n_channels=in_channels,
-            volume_shape=getattr(self, "volume_shape_", None),
-            check_finite=False,
+        predicted = self.map_batches(
+            X, [lambda xb: self._split_output(module(xb))[1].reshape(-1)], batch_size=batch_size
         )
-        batch_size = self.batch_size if batch_size is None else batch_size
-        self._set_training(False)
-        out = np.empty(len(X), dtype=np.float32)
-        with torch.no_grad():
-            for start, stop, batch in iter_batches(X, batch_size):
-                assert_all_finite_chunked(batch, offset=start)
-                xb = torch.from_numpy(batch).to(self.device)
-                predicted = self._split_output(module(xb))[1]
-                out[start:stop] = predicted.reshape(-1).float().cpu().numpy()
-        return out
+        return predicted[0]
