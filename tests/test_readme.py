@@ -1,4 +1,8 @@
-"""The README's quickstart runs, and CI runs the README's test command."""
+"""The README's quickstart runs, and CI runs the README's test command.
+
+The two set-up commands are the README's ``bash`` blocks; other shell snippets
+(e.g. building the docs) use ``shell`` blocks.
+"""
 
 import re
 from pathlib import Path
@@ -28,3 +32,10 @@ def test_quickstart_runs(capsys):
         exec(compile(code, "README.md", "exec"), {"__name__": "__readme__"})
     out = capsys.readouterr().out
     assert re.findall(r"(\d+) labels: accuracy (\d\.\d\d)", out)[-1][0] == "50"
+
+
+def test_ci_builds_the_docs_with_the_readme_command():
+    docs = [b.strip() for b in _blocks("shell") if "sphinx" in b]
+    assert len(docs) == 1
+    assert "-W" in docs[0].split()  # warnings are errors
+    assert docs[0] in (ROOT / ".ci" / "run").read_text().splitlines()

@@ -41,10 +41,19 @@ class ClassifierFactory:
     """Build a fresh classifier for a strategy: ``factory(strategy_name, seed)``.
 
     The default ``classifier_factory`` of :func:`run_campaign`. ``"ll4al"``
-    gets a :class:`~skcryoal.LearningLossClassifier`; ``"mc_dropout"`` a
-    :class:`~skcryoal.CryoNetClassifier` with ``module__dropout=dropout``
+    gets a :class:`~skcryoal.classifier.LearningLossClassifier`; ``"mc_dropout"`` a
+    :class:`~skcryoal.classifier.CryoNetClassifier` with ``module__dropout=dropout``
     (unless given); every other strategy a plain
-    :class:`~skcryoal.CryoNetClassifier`.
+    :class:`~skcryoal.classifier.CryoNetClassifier`.
+
+    Which strategies train with the EMA regularizer follows the paper: the EMA
+    method (``"ema"``, and a strategy instance, ``strategy_name=None``) trains
+    with ``CE + reg_lambda * MSE(task, mean logits)``; the baselines and the
+    full-pool ceiling train with plain cross-entropy (``reg_lambda=0``), as
+    the paper's baselines do. ``regularize_baselines=True`` trains every
+    strategy with the regularizer instead, so that learning curves differ by
+    the selection rule alone. A strategy spec's ``clf.reg_lambda=...``
+    overrides both.
 
     Parameters
     ----------
@@ -64,6 +73,9 @@ class ClassifierFactory:
         Torch device; ``"auto"`` picks ``"cuda"`` when available.
     dropout : float, default=0.3
         Dropout before the classifier layer for ``"mc_dropout"``.
+    regularize_baselines : bool, default=False
+        Train the baselines (every strategy but ``"ema"``) and the ceiling with
+        the EMA regularizer too. False is the paper's protocol.
     **params
         Any other classifier parameter (``reg_lambda``, ``ema_decay``,
         ``module__stem``...).
@@ -76,6 +88,8 @@ class ClassifierFactory:
     'LearningLossClassifier'
     >>> factory("mc_dropout", seed=0).module__dropout
     0.3
+    >>> factory("ema", seed=0).reg_lambda, factory("entropy", seed=0).reg_lambda
+    (0.03, 0.0)
     """
 
     def __init__(
@@ -87,6 +101,7 @@ class ClassifierFactory:
         lr=None,
         device="cpu",
         dropout=0.3,
+        regularize_baselines=False,
         **params,
     ):
         self.width = width
@@ -96,6 +111,7 @@ class ClassifierFactory:
         self.lr = lr
         self.device = device
         self.dropout = dropout
+        self.regularize_baselines = regularize_baselines
         self.params = params
 
     def _recipe_params(self):
@@ -145,6 +161,8 @@ class ClassifierFactory:
         )
         params.update(self._recipe_params())
         params.update(self.params)
+        if strategy_name is not None and strategy_name != "ema" and not self.regularize_baselines:
+            params["reg_lambda"] = 0.0  # the paper's baselines train with plain cross-entropy
         if strategy_name == "ll4al":
             return LearningLossClassifier(**params)
         if strategy_name == "mc_dropout":
@@ -160,6 +178,7 @@ class ClassifierFactory:
             lr=self.lr,
             device=self.device,
             dropout=self.dropout,
+            regularize_baselines=self.regularize_baselines,
             **self.params,
         )
         return "ClassifierFactory(" + ", ".join(f"{k}={v!r}" for k, v in args.items()) + ")"

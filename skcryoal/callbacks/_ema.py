@@ -57,12 +57,13 @@ class ExponentialMovingAverage(Callback):
         trained module after each step.
     warmup : bool, default=True
         Ramp the coefficient up as ``min(decay, 1 - 1/t)``; see :func:`ema_decay_at`.
-    source : str, default="module_"
-        Attribute of the net holding the trained module.
-    target : str, default="ema_module_"
-        Attribute of the net holding the averaged module. If the net has no such
-        attribute (a plain skorch net), the callback creates a copy of the trained
-        module at the start of training and keeps it as ``averaged_module_``.
+    source : str, optional
+        Attribute of the net holding the trained module; ``"module_"`` by default.
+    target : str, optional
+        Attribute of the net holding the averaged module; ``"ema_module_"`` by
+        default. If the net has no such attribute (a plain skorch net), the
+        callback creates a copy of the trained module at the start of training
+        and keeps it as ``averaged_module_``.
 
     Attributes
     ----------
@@ -76,7 +77,7 @@ class ExponentialMovingAverage(Callback):
     -----
     Batch-norm running statistics are averaged like the weights (as in timm's
     ``ModelEmaV2``), so ``decay=0`` yields a mean model identical to the task model,
-    buffers included. :class:`~skcryoal.CryoNetClassifier` runs its mean model in
+    buffers included. :class:`~skcryoal.classifier.CryoNetClassifier` runs its mean model in
     training mode with batch-norm momentum 0 for the regularizer: it normalises with
     batch statistics like the task model, and its running statistics change only
     through this average.

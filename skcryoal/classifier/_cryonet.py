@@ -39,7 +39,7 @@ class CryoNetClassifier(NeuralNetClassifier):
 
     while the mean model ``M`` (``ema_module_``) follows the exponential moving
     average of ``T``'s weights after every optimizer step. The deviation between
-    the two models is the query score of :class:`~skcryoal.EMADeviationQuery`.
+    the two models is the query score of :class:`~skcryoal.query.EMADeviationQuery`.
 
     Parameters
     ----------

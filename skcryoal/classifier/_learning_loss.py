@@ -28,10 +28,10 @@ class LearningLossClassifier(CryoNetClassifier):
     (:func:`~skcryoal.losses.loss_ranking_loss`) between the predicted losses
     and the per-sample cross-entropies of the labeled volumes, and the middle
     term is the EMA-consistency regularizer of
-    :class:`~skcryoal.CryoNetClassifier` (``reg_lambda=0`` gives LL4AL as
+    :class:`~skcryoal.classifier.CryoNetClassifier` (``reg_lambda=0`` gives LL4AL as
     published). After ``detach_after * max_epochs`` epochs the head reads
     detached features, so the ranking loss stops shaping the backbone.
-    :class:`~skcryoal.LearningLossQuery` then selects the volumes with the
+    :class:`~skcryoal.query.LearningLossQuery` then selects the volumes with the
     highest predicted loss (:meth:`predict_loss`).
 
     Parameters
@@ -49,7 +49,7 @@ class LearningLossClassifier(CryoNetClassifier):
     margin : float, default=1.0
         Margin of the ranking loss.
     **kwargs
-        Every parameter of :class:`~skcryoal.CryoNetClassifier` (``lr``,
+        Every parameter of :class:`~skcryoal.classifier.CryoNetClassifier` (``lr``,
         ``max_epochs``, ``batch_size``, ``ema_decay``, ``reg_lambda``,
         ``classes``, ``random_state``, ``module__width``...).
 

@@ -15,7 +15,7 @@ class UnlabeledStream:
     Notes
     -----
     The permutation is drawn from torch's global generator, which
-    :class:`~skcryoal.CryoNetClassifier` seeds from its ``random_state`` for the
+    :class:`~skcryoal.classifier.CryoNetClassifier` seeds from its ``random_state`` for the
     duration of ``fit``.
     """
 

@@ -130,6 +130,13 @@ def add_arguments(parser):
     clf.add_argument("--recipe", choices=("adamw-cosine", "sgd-paper"), help="optimizer recipe")
     clf.add_argument("--lr", type=positive_float, help="learning rate (overrides the recipe's)")
     clf.add_argument("--device", help="auto (cuda if available), cpu, cuda, cuda:1...")
+    clf.add_argument(
+        "--regularize-baselines",
+        action="store_true",
+        default=None,
+        help="train the baselines and the ceiling with the EMA regularizer too (default: plain "
+        "cross-entropy, as in the paper), so that curves differ by the selection rule alone",
+    )
 
 
 def _pool_size(preset_name, overrides):
@@ -200,6 +207,7 @@ def _config(args, prog):
         ("recipe", "recipe"),
         ("lr", "lr"),
         ("device", "device"),
+        ("regularize_baselines", "regularize_baselines"),
     ):
         if getattr(args, option) is not None:
             classifier[key] = getattr(args, option)

@@ -1,6 +1,8 @@
 """A modAL ActiveLearner that works with scikit-learn >= 1.8 and seeded bootstraps."""
 
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 from modAL.models import ActiveLearner as _ModALActiveLearner
 from modAL.utils.data import data_vstack
 from sklearn.utils import check_random_state, check_X_y
@@ -24,7 +26,7 @@ class ActiveLearner(_ModALActiveLearner):
     Parameters
     ----------
     estimator : estimator
-        Usually a :class:`~skcryoal.CryoNetClassifier` or a Pipeline ending in one.
+        Usually a :class:`~skcryoal.classifier.CryoNetClassifier` or a Pipeline ending in one.
     query_strategy : callable, default=EMADeviationQuery()
         ``strategy(learner, X_pool, n_instances=1) -> indices``.
     X_training, y_training : array-like or None, default=None
@@ -137,6 +139,40 @@ class ActiveLearner(_ModALActiveLearner):
             X, y = X[idx], y[idx]
         self.estimator.fit(X, y, **fit_kwargs)
         return self
+
+    def query(self, X_pool, *query_args, **query_kwargs):
+        """Ask the query strategy for the volumes to label next.
+
+        modAL's ``query``, extended to pools that modAL cannot index: a
+        :class:`~skcryoal.io.LazySubtomograms` from
+        ``read_subtomograms(..., mmap=True)`` (or any array-like supporting
+        ``X[indices]``) returns its selected volumes read from disk.
+
+        Parameters
+        ----------
+        X_pool : array-like of shape (n_pool, ...)
+            The unlabeled pool: ndarray, memmap, list, or a lazy array.
+        *query_args, **query_kwargs
+            Passed to the query strategy, e.g. ``n_instances=10``.
+
+        Returns
+        -------
+        query_idx : ndarray of shape (n_instances,)
+            Positions in ``X_pool`` of the volumes to label.
+        X_query : array-like of shape (n_instances, ...)
+            Those volumes.
+        """
+        if isinstance(X_pool, (np.ndarray, list, pd.DataFrame)) or sp.issparse(X_pool):
+            return super().query(X_pool, *query_args, **query_kwargs)  # modAL can index these
+        query_idx = self.query_strategy(self, X_pool, *query_args, **query_kwargs)
+        if isinstance(query_idx, tuple):  # a strategy of the pre-0.4.1 kind, as in modAL
+            return query_idx
+        if not hasattr(X_pool, "__getitem__"):
+            raise TypeError(
+                f"Cannot take the selected volumes from a pool of type {type(X_pool).__name__}; "
+                "pass an ndarray, a memmap or a LazySubtomograms."
+            )
+        return query_idx, X_pool[np.asarray(query_idx)]
 
     def fit(self, X, y, bootstrap=False, **fit_kwargs):
         """Replace the labeled set by ``(X, y)`` and fit the estimator.

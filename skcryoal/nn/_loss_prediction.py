@@ -71,12 +71,12 @@ class LossPredictionModule(nn.Module):
 
 
 class LossPredictionResNet3D(ResNet3D):
-    """A :class:`~skcryoal.ResNet3D` with an LL4AL loss-prediction head.
+    """A :class:`~skcryoal.nn.ResNet3D` with an LL4AL loss-prediction head.
 
     The head (:class:`LossPredictionModule`) reads the outputs of the four
     residual stages and predicts the classification loss of each volume;
-    :class:`~skcryoal.LearningLossClassifier` trains it with a ranking loss and
-    :class:`~skcryoal.LearningLossQuery` selects the volumes with the highest
+    :class:`~skcryoal.classifier.LearningLossClassifier` trains it with a ranking loss and
+    :class:`~skcryoal.query.LearningLossQuery` selects the volumes with the highest
     predicted loss.
 
     Parameters
@@ -90,14 +90,14 @@ class LossPredictionResNet3D(ResNet3D):
     dropout : float, default=0.0
         Dropout probability before the classification layer.
     stem : {"imagenet", "cifar"}, default="imagenet"
-        The input stem, see :class:`~skcryoal.ResNet3D`.
+        The input stem, see :class:`~skcryoal.nn.ResNet3D`.
     lp_dim : int, default=128
         Width of the loss-prediction head's hidden layers.
 
     Notes
     -----
     ``forward`` returns the pair ``(logits, predicted_loss)``; ``stages`` and
-    ``embed`` are those of :class:`~skcryoal.ResNet3D`. With
+    ``embed`` are those of :class:`~skcryoal.nn.ResNet3D`. With
     ``detach_features=True`` the head reads detached stage outputs, so the
     ranking loss trains the head only and no gradient reaches the backbone (the
     second phase of LL4AL's training schedule).

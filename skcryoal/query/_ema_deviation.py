@@ -49,7 +49,7 @@ class EMADeviationQuery(BaseQueryStrategy):
               = \sum_c p_M(c|x) \log \frac{p_M(c|x)}{p_T(c|x)},
 
     with ``p_T`` and ``p_M`` the softmax outputs of the task model and the EMA
-    mean model of a :class:`~skcryoal.CryoNetClassifier` (the direction of the
+    mean model of a :class:`~skcryoal.classifier.CryoNetClassifier` (the direction of the
     authors' code, ``F.kl_div(log_softmax(T(x)), softmax(M(x)))``). Both models
     score each batch in the same pass, in eval mode, without gradients.
 

@@ -7,8 +7,8 @@ class LearningLossQuery(BaseQueryStrategy):
     """Query the volumes with the highest predicted loss (Yoo & Kweon, CVPR 2019).
 
     The score of a volume is the output of the loss-prediction head of a
-    fitted :class:`~skcryoal.LearningLossClassifier`
-    (:meth:`~skcryoal.LearningLossClassifier.predict_loss`), computed in eval
+    fitted :class:`~skcryoal.classifier.LearningLossClassifier`
+    (:meth:`~skcryoal.classifier.LearningLossClassifier.predict_loss`), computed in eval
     mode, without gradients, batch by batch.
 
     Parameters

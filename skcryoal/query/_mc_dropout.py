@@ -70,7 +70,7 @@ def mc_dropout_logits(module, xb, n_passes, head_only):
     n_passes : int
     head_only : bool
         Compute the embedding once and apply ``fc(drop(.))`` ``n_passes`` times
-        (exact for :class:`~skcryoal.ResNet3D`, whose logits are
+        (exact for :class:`~skcryoal.nn.ResNet3D`, whose logits are
         ``fc(drop(embed(x)))`` and whose only dropout is ``drop``); otherwise run
         ``n_passes`` full forward passes.
 
@@ -132,7 +132,7 @@ class MCDropoutQuery(BaseQueryStrategy):
       thesis; it takes ``T + 1`` values at most, so ties are frequent and broken
       by the lower pool index).
 
-    For :class:`~skcryoal.ResNet3D` (and subclasses), whose only dropout sits
+    For :class:`~skcryoal.nn.ResNet3D` (and subclasses), whose only dropout sits
     before the final linear layer, the embedding of a batch is computed once and
     the dropout + linear head is applied ``T`` times: exact, and about ``T``
     times cheaper than ``T`` full passes. Whether a module computes

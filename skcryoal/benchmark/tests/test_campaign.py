@@ -273,3 +273,32 @@ def test_memmap_pool_is_indexed(data, tmp_path):
         final=12,
     )
     pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
+
+
+def test_baselines_train_without_the_regularizer_unless_asked():
+    plain = ClassifierFactory(width=4, max_epochs=1)
+    assert plain("ema", 0).reg_lambda == 0.03
+    assert plain(None, 0).reg_lambda == 0.03  # a strategy instance: the classifier's default
+    for name in ("random", "entropy", "coreset", "mc_dropout", "ll4al"):
+        assert plain(name, 0).reg_lambda == 0.0
+    both = ClassifierFactory(width=4, max_epochs=1, regularize_baselines=True, reg_lambda=0.1)
+    assert {both(name, 0).reg_lambda for name in ("ema", "random", "ll4al")} == {0.1}
+    assert "regularize_baselines=True" in repr(both)
+
+
+def test_spec_classifier_parameters_override_the_factory(data):
+    built = []
+
+    def recording_factory(name, seed):
+        built.append(factory()(name, seed))
+        return built[-1]
+
+    campaign(
+        data,
+        strategies="reg=random:clf.reg_lambda=0.03,random",
+        classifier_factory=recording_factory,
+        final=8,
+        n_trials=1,
+    )
+    lambdas = [clf.reg_lambda for clf in built]  # cycle by cycle: "reg", then "random"
+    assert len(lambdas) >= 2 and lambdas == [0.03, 0.0] * (len(lambdas) // 2)

@@ -79,3 +79,49 @@ def test_sklearn_version_is_one_modal_cannot_fit_on():
         learner.fit(rng.normal(size=(6, 2)), np.arange(6) % 2)
     except TypeError as exc:
         assert "force_all_finite" in str(exc)
+
+
+def test_teach_passes_x_unlabeled_to_fit_for_the_semi_supervised_variant(
+    tiny_clf, easy_data, monkeypatch
+):
+    X, y = easy_data(24, 2)
+    clf = tiny_clf()
+    seen = []
+    fit = type(clf).fit
+
+    def spy(self, X, y=None, **fit_params):
+        seen.append(
+            None if fit_params.get("X_unlabeled") is None else len(fit_params["X_unlabeled"])
+        )
+        return fit(self, X, y, **fit_params)
+
+    monkeypatch.setattr(type(clf), "fit", spy)
+    learner = ActiveLearner(
+        clf,
+        query_strategy=RandomQuery(random_state=0),
+        X_training=X[:6],
+        y_training=y[:6],
+        X_unlabeled=X[12:],
+    )
+    learner.teach(X[6:8], y[6:8], X_unlabeled=X[14:])
+    learner.teach(X[8:10], y[8:10])
+    assert seen == [12, 10, None]
+    assert len(learner.y_training) == 10
+
+
+def test_query_returns_volumes_of_a_lazy_pool_read_from_files(tiny_clf, easy_data, tmp_path):
+    from skcryoal.io import LazySubtomograms, read_subtomograms, write_subtomograms
+
+    X, y = easy_data(20, 2)
+    # Separate files per volume: read lazily, not as one memmap.
+    table = write_subtomograms(tmp_path, X, y, voxel_size=10.0)
+    X_lazy, _ = read_subtomograms(table, mmap=True)
+    assert isinstance(X_lazy, LazySubtomograms)
+    learner = ActiveLearner(
+        tiny_clf(), query_strategy=EMADeviationQuery(), X_training=X[:6], y_training=y[:6]
+    )
+    idx, X_query = learner.query(X_lazy, n_instances=3)
+    assert len(set(idx.tolist())) == 3
+    np.testing.assert_array_equal(np.asarray(X_query), X[idx])
+    learner.teach(X_query, y[idx])
+    assert len(learner.y_training) == 9
