@@ -21,6 +21,21 @@ def make_easy_volumes(n_samples=60, n_classes=3, size=16, noise=0.5, random_stat
     return X, y
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a test module on one torch thread (opt in with ``usefixtures``).
+
+    Tiny convolutions gain nothing from a second thread, and on a busy 2-core
+    machine OpenMP's barriers made such tests 15x slower.
+    """
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture
 def easy_data():
     """Factory of easy synthetic volume sets (class = position of a bright cube)."""

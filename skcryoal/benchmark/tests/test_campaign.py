@@ -250,28 +250,9 @@ def test_memmap_pool_is_indexed(data, tmp_path):
     path = tmp_path / "pool.npy"
     np.save(path, X_pool)
     pool = np.load(path, mmap_mode="r")
-    a = run_campaign(
-        pool,
-        y_pool,
-        X_test,
-        y_test,
-        ["ema"],
-        classifier_factory=factory(),
-        initial=8,
-        step=4,
-        final=12,
-    )
-    b = run_campaign(
-        X_pool,
-        y_pool,
-        X_test,
-        y_test,
-        ["ema"],
-        classifier_factory=factory(),
-        initial=8,
-        step=4,
-        final=12,
-    )
+    settings = dict(strategies=["ema"], final=12, n_trials=1)
+    a = campaign((pool, y_pool, X_test, y_test), **settings)
+    b = campaign(data, **settings)
     pd.testing.assert_frame_equal(a.drop(columns=TIMING), b.drop(columns=TIMING))
 
 

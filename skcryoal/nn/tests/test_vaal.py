@@ -5,15 +5,7 @@ import torch
 from skcryoal.nn._vaal import VAE3D, LatentDiscriminator, vae_loss
 from skcryoal.utils._random import torch_seed_context
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # tiny convolutions gain nothing from a second thread, and on a busy 2-core
-    # machine OpenMP's barriers made these tests 15x slower
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("shape, grid", [((16, 16, 16), (2, 2, 2)), ((24, 16, 20), (3, 2, 3))])

@@ -12,14 +12,7 @@ from skcryoal.query._vaal import VAALQuery
 SIZE = 16
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # tiny convolutions gain nothing from a second thread, and on a busy 2-core
-    # machine OpenMP's barriers made these tests 15x slower
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_vaal(**kwargs):
