@@ -1,10 +1,28 @@
 """Shared pytest fixtures: tiny, easy synthetic volumes and tiny classifiers."""
 
+import os
+
 import matplotlib
 import numpy as np
 import pytest
 
 matplotlib.use("Agg")
+
+
+def pytest_configure(config):
+    """Run the suite on one torch thread unless SKCRYOAL_TEST_THREADS says otherwise.
+
+    torch's default (one thread per core) made the suite take 17-21 min instead
+    of about a minute on a loaded 2-core machine: OpenMP threads spin against
+    other processes. ``SKCRYOAL_TEST_THREADS=2 python -m pytest`` checks that
+    no test hinges on the thread count. The variable also reaches subprocesses
+    (command-line and crash tests) through ``OMP_NUM_THREADS``.
+    """
+    n = int(os.environ.get("SKCRYOAL_TEST_THREADS", "1"))
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    import torch
+
+    torch.set_num_threads(n)
 
 
 def make_easy_volumes(n_samples=60, n_classes=3, size=16, noise=0.5, random_state=0):

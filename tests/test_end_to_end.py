@@ -1,4 +1,11 @@
-"""A complete modAL fit / query / teach campaign learns an easy task."""
+"""A complete modAL fit / query / teach campaign learns an easy task.
+
+Robust by design: the signal (a bright octant over noise of sd 0.5) is strong
+enough that every cycle's model is near-perfect on 1 and 2 torch threads
+(measured final accuracy 1.00 on three seeds each; the thread count changes
+the reduction order, hence the weights), so the threshold sits far from the
+measured values and far above chance.
+"""
 
 import numpy as np
 
@@ -6,7 +13,7 @@ from skcryoal import ActiveLearner, CryoNetClassifier, EMADeviationQuery
 
 
 def test_active_learning_loop_beats_chance_by_far(easy_data):
-    X, y = easy_data(200, 4, noise=0.8)
+    X, y = easy_data(200, 4, noise=0.5)
     X_test, y_test = X[150:], y[150:]
     pool, y_pool = X[:150], y[:150]
     learner = ActiveLearner(
@@ -24,4 +31,4 @@ def test_active_learning_loop_beats_chance_by_far(easy_data):
         pool, y_pool = np.delete(pool, idx, axis=0), np.delete(y_pool, idx)
         history.append(learner.score(X_test, y_test))
     assert len(learner.y_training) == 36 and len(pool) == 114
-    assert history[-1] >= 0.75, history  # chance is 0.25
+    assert history[-1] >= 0.85, history  # chance is 0.25; measured 1.00

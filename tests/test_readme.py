@@ -30,8 +30,12 @@ def test_quickstart_runs(capsys):
     assert blocks, "README has no python quickstart"
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {"__name__": "__readme__"})
-    out = capsys.readouterr().out
-    assert re.findall(r"(\d+) labels: accuracy (\d\.\d\d)", out)[-1][0] == "50"
+    lines = re.findall(r"(\d+) labels: accuracy (\d\.\d\d)", capsys.readouterr().out)
+    assert [int(n) for n, _ in lines] == [30, 50, 70, 90]  # one line per cycle, as it goes
+    accuracy = [float(a) for _, a in lines]
+    # measured 0.85 at 90 labels on 1 and 2 threads (chance 0.20): the model clearly learns
+    assert accuracy[-1] >= 0.6, accuracy
+    assert accuracy[-1] > accuracy[0] + 0.15, accuracy
 
 
 def test_ci_builds_the_docs_with_the_readme_command():

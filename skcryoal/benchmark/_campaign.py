@@ -11,7 +11,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from ..utils._batches import RowSubset
 from ..utils._validation import check_volumes
 from ._factory import ClassifierFactory
-from ._progress import EpochProgress, InterruptGuard
+from ._progress import InterruptGuard, progress_display
 from ._results import (
     CEILING,
     COLUMNS,
@@ -111,9 +111,10 @@ class _Campaign:
         if "classes" in params and params["classes"] is None:
             # a labeled set may miss classes: the output layer needs them all
             est.set_params(classes=self.classes)
-        if self.progress and "callbacks" in params:
+        epochs = self.progress.epoch_callback(desc) if "callbacks" in params else None
+        if epochs is not None:
             callbacks = list(est.callbacks or [])
-            est.set_params(callbacks=callbacks + [("benchmark_epochs", EpochProgress(desc))])
+            est.set_params(callbacks=callbacks + [("benchmark_epochs", epochs)])
         return est
 
     def fit(self, est, labeled, semi):
@@ -346,7 +347,7 @@ def run_campaign(
         schedule,
         bool(semi_supervised),
         str(dataset),
-        bool(progress),
+        progress_display(progress),
         writer,
         classes,
     )
@@ -372,17 +373,10 @@ def run_campaign(
     keys = [(s.label, t, c) for t, s in plan for c in range(len(schedule))]
     keys += [(CEILING, t, 0) for t in range(len(seeds))] if ceiling else []
     rows = []
-    from tqdm.auto import tqdm
-
     with (
         camp.guard.active(),
-        tqdm(
-            total=total,
-            initial=sum(k in done for k in keys),
-            desc="cycles",
-            unit="cycle",
-            disable=not progress,
-            position=0,
+        camp.progress.bar(
+            total=total, initial=sum(k in done for k in keys), desc="cycles", unit="cycle"
         ) as bar,
     ):
         for trial, spec in plan:

@@ -77,15 +77,21 @@ def save_learning_curves(results, path, title=None):
     ----------
     results : pandas.DataFrame
     path : str or path-like
-        E.g. ``learning_curve.png``.
+        E.g. ``learning_curve.png``; replaced whole (written to a temporary
+        file, then renamed), so a crash never leaves half an image.
     title : str or None, default=None
     """
     import matplotlib.pyplot as plt
+
+    from ..utils._atomic import atomic_output
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), layout="constrained")
     plot_learning_curves(results, ax=axes[0], metric="accuracy")
     plot_learning_curves(results, ax=axes[1], metric="macro_f1")
     if title:
         fig.suptitle(title, fontsize="medium")
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=120)
+    finally:
+        plt.close(fig)

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..utils._atomic import atomic_write_bytes
+
 #: columns of a results table, in order
 COLUMNS = (
     "dataset",
@@ -67,7 +69,10 @@ def decode_indices(text):
 def read_results(path):
     """Read a results CSV written by :func:`run_campaign`.
 
-    A last line cut short by an interruption is ignored.
+    Every line of the file is written whole and ends with a newline, so
+    whatever follows the last newline is a row (or the header) cut short by
+    an interruption: it is ignored. An empty file, or one cut inside its
+    header, holds no row.
 
     Parameters
     ----------
@@ -79,9 +84,16 @@ def read_results(path):
         Columns as in ``COLUMNS``; ``added`` and ``queried`` as strings.
     """
     path = Path(path)
-    text = path.read_text()
-    if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
+    data = path.read_bytes()
+    # cut bytes, not text: the cut may fall inside a multi-byte character
+    data = data[: data.rfind(b"\n") + 1]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{str(path)!r} is not a skcryoal results file: it is not UTF-8 text ({exc}). "
+            "Choose another output file or folder."
+        ) from None
     if not text.strip():
         return pd.DataFrame({c: [] for c in COLUMNS})
     df = pd.read_csv(
@@ -102,7 +114,11 @@ def read_results(path):
 class ResultsWriter:
     """Append result rows to a CSV file, one complete line per write.
 
-    Each row is flushed and synced to disk as soon as it is written, so an
+    The file is created with its header in one step (a new file renamed into
+    place), and each row is appended as one line, flushed and synced to disk
+    as soon as it is written. A last line cut short by an interruption (a
+    kill or a power cut during a write) is removed before the next row is
+    appended, and a file cut inside its header is created anew, so that an
     interrupted campaign leaves a valid file holding every finished cycle.
 
     Parameters
@@ -114,37 +130,57 @@ class ResultsWriter:
         self.path = Path(path)
 
     def existing(self):
-        """Return the rows already in the file (empty if there is no file)."""
+        """Return the rows already in the file (empty if there is no file).
+
+        Returns
+        -------
+        results : pandas.DataFrame
+            As returned by :func:`read_results`.
+        """
         if not self.path.exists():
             return pd.DataFrame({c: [] for c in COLUMNS})
         return read_results(self.path)
 
     def append(self, row):
-        """Append one row (a dict with the keys of ``COLUMNS``)."""
-        new = not self.path.exists() or self.path.stat().st_size == 0
-        if not new:
-            self._truncate_partial_line()
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        if new:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            writer.writerow(COLUMNS)
-        writer.writerow([_cell(row[c]) for c in COLUMNS])
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(buffer.getvalue())
+        """Append one row, synced to disk.
+
+        Parameters
+        ----------
+        row : dict
+            A value for each name of ``COLUMNS``.
+        """
+        self._repair()
+        with open(self.path, "ab") as f:
+            f.write(_csv_line(_cell(row[c]) for c in COLUMNS))
             f.flush()
             os.fsync(f.fileno())
 
-    def _truncate_partial_line(self):
-        with open(self.path, "rb+") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 1))
-            if f.read(1) == b"\n":
-                return
-            f.seek(0)
-            data = f.read()
-            f.truncate(data.rfind(b"\n") + 1)
+    def _repair(self):
+        """Make the file exist, start with the header and end with a whole line."""
+        if self.path.exists():
+            with open(self.path, "rb+") as f:
+                size = f.seek(0, os.SEEK_END)
+                if size:
+                    f.seek(size - 1)
+                    if f.read(1) == b"\n":
+                        return
+                f.seek(0)
+                end = f.read().rfind(b"\n") + 1
+                if end:  # the header is whole: drop the cut row
+                    f.truncate(end)
+                    f.flush()
+                    os.fsync(f.fileno())
+                    return
+        # no file, an empty one, or one cut inside its header (killed during its
+        # first write): a reader sees no file or a whole header, never a part
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(self.path, _csv_line(COLUMNS))
+
+
+def _csv_line(cells):
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue().encode("utf-8")
 
 
 def _cell(value):

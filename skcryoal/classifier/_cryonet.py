@@ -1,11 +1,12 @@
 """CryoNetClassifier: a skorch 3D ResNet classifier carrying an EMA mean model."""
 
 import copy
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import Interval, Options, validate_parameter_constraints
 from skorch import NeuralNetClassifier
 from skorch.callbacks import LRScheduler
 from skorch.dataset import unpack_data
@@ -17,7 +18,13 @@ from ..losses import EMARegularizedLoss
 from ..nn import ResNet3D
 from ..utils._batches import iter_batches
 from ..utils._random import draw_seed, torch_seed_context
-from ..utils._validation import assert_all_finite_chunked, check_labels, check_volumes
+from ..utils._validation import (
+    assert_all_finite_chunked,
+    assert_finite_outputs,
+    check_label_types,
+    check_labels,
+    check_volumes,
+)
 from ._dataset import VolumeDataset
 from ._unlabeled import UnlabeledStream
 
@@ -121,6 +128,19 @@ class CryoNetClassifier(NeuralNetClassifier):
     >>> clf.classes_.tolist()
     ['proteasome', 'ribosome']
     """
+
+    # Checked at fit (declaratively, the scikit-learn way): NaN and infinity are
+    # rejected where a finite number is needed.
+    _parameter_constraints = {
+        "lr": [Interval(Real, 0, np.inf, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+        "ema_decay": [Interval(Real, 0, 1, closed="both")],
+        "reg_lambda": [Interval(Real, 0, np.inf, closed="left")],
+        "classes": ["array-like", None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -296,10 +316,10 @@ class CryoNetClassifier(NeuralNetClassifier):
 
     # ---------------------------------------------------------------- fitting
     def _validate_hyperparams(self):
-        if not isinstance(self.ema_decay, numbers.Real) or not 0.0 <= self.ema_decay <= 1.0:
-            raise ValueError(f"ema_decay must be a float in [0, 1]; got {self.ema_decay!r}.")
-        if not isinstance(self.reg_lambda, numbers.Real) or self.reg_lambda < 0:
-            raise ValueError(f"reg_lambda must be a non-negative float; got {self.reg_lambda!r}.")
+        params = {name: getattr(self, name) for name in self._parameter_constraints}
+        validate_parameter_constraints(
+            self._parameter_constraints, params, caller_name=type(self).__name__
+        )
 
     def _module_spec(self):
         module = self.module
@@ -310,6 +330,7 @@ class CryoNetClassifier(NeuralNetClassifier):
 
     def _resolve_classes(self, y, *, refit):
         if self.classes is not None:
+            check_label_types(self.classes, name="classes")
             classes = np.asarray(self.classes)
             if classes.ndim != 1 or len(classes) < 2:
                 raise ValueError(
@@ -430,6 +451,13 @@ class CryoNetClassifier(NeuralNetClassifier):
             X_all = torch.cat([Xi, self._unlabeled.next_batch(len(Xi)).to(Xi.device)])
         y_pred = self.infer(X_all, **fit_params)
         loss = self.get_loss(y_pred, yi, X=X_all, training=True)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"Training diverged: the loss became {loss.item()} in epoch "
+                f"{len(self.history)} of {type(self).__name__}.fit. Check that the volumes are "
+                "standardized (skcryoal.preprocessing.SubtomogramStandardizer) and lower lr "
+                f"(now {self.lr}) or reg_lambda (now {self.reg_lambda})."
+            )
         loss.backward()
         return {"loss": loss, "y_pred": y_pred[: len(Xi)]}
 
@@ -496,6 +524,9 @@ class CryoNetClassifier(NeuralNetClassifier):
                 assert_all_finite_chunked(batch, offset=start)
                 xb = torch.from_numpy(batch).to(self.device)
                 results = [fn(xb).float().cpu().numpy() for fn in functions]
+                for r, fn in zip(results, functions):
+                    what = getattr(fn, "output_name", getattr(fn, "__name__", "outputs"))
+                    assert_finite_outputs(r, what=what, offset=start, inputs=batch)
                 if outputs is None:
                     outputs = [np.empty((len(X), *r.shape[1:]), np.float32) for r in results]
                 for out, r in zip(outputs, results):
@@ -525,9 +556,7 @@ class CryoNetClassifier(NeuralNetClassifier):
         """
         self._check_fitted()
         modules = [self._resolve_model(m) for m in models]
-        return self.map_batches(
-            X, [lambda xb, m=m: _logits(m(xb)) for m in modules], batch_size=batch_size
-        )
+        return self.map_batches(X, [_LogitsOf(m) for m in modules], batch_size=batch_size)
 
     def decision_function(self, X, model="task"):
         """Return the logits of the task or the mean model.
@@ -615,7 +644,31 @@ class CryoNetClassifier(NeuralNetClassifier):
                 f"The module {type(self.module_).__name__} has no embed() method; "
                 "use ResNet3D or add one returning the penultimate features."
             )
-        return self.map_batches(X, [self.module_.embed], batch_size=batch_size)[0]
+        return self.map_batches(
+            X, [_Named(self.module_.embed, "embeddings")], batch_size=batch_size
+        )[0]
+
+
+class _LogitsOf:
+    """``xb -> logits of module(xb)``, named for error messages."""
+
+    output_name = "logits"
+
+    def __init__(self, module):
+        self.module = module
+
+    def __call__(self, xb):
+        return _logits(self.module(xb))
+
+
+class _Named:
+    """A batch function with a name for error messages."""
+
+    def __init__(self, fn, output_name):
+        self.fn, self.output_name = fn, output_name
+
+    def __call__(self, xb):
+        return self.fn(xb)
 
 
 def _logits(output):

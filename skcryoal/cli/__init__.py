@@ -10,7 +10,8 @@ import importlib
 import sys
 
 from .._version import __version__
-from ._common import CLIError
+from ..utils._threads import set_num_threads
+from ._common import CLIError, threads_value
 
 __all__ = ["main"]
 
@@ -40,6 +41,15 @@ def _build_parser():
         module = importlib.import_module(module_name, __name__)
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
+        sub.add_argument(
+            "--threads",
+            type=threads_value,
+            default="auto",
+            metavar="N",
+            help="CPU threads for torch (default: auto = the CPUs this process may use, from "
+            "its affinity and cgroup quota, capped by OMP_NUM_THREADS). On a shared node or "
+            "beside other jobs, fewer threads than cores is much faster.",
+        )
         sub.set_defaults(run_command=module.run, command_prog=sub.prog)
     return parser
 
@@ -71,6 +81,7 @@ def main(argv=None) -> int:
     try:
         args = parser.parse_args(argv)
         prog = args.command_prog
+        set_num_threads(args.threads)
         return int(args.run_command(args) or 0)
     except SystemExit as exc:  # --help and --version exit through argparse
         return exc.code if isinstance(exc.code, int) else 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils._atomic import atomic_write_text
 from ._common import CLIError, positive_float, positive_int, snr_value
 
 NAME = "benchmark"
@@ -269,14 +270,35 @@ def _config(args, prog):
 _RESUME_KEYS = ("data", "initial", "step", "final", "seed", "semi_supervised", "classifier")
 
 
+def _has_results(out):
+    from ..benchmark import read_results
+
+    try:
+        return len(read_results(out / "results.csv")) > 0
+    except FileNotFoundError:
+        return False
+    except ValueError:  # not a results file: run_campaign says so
+        return True
+
+
 def _check_resume(out, config, prog):
     path = out / "config.json"
     if not path.exists():
         return
     try:
-        old = json.loads(path.read_text())
+        old = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(old, dict):
+            raise ValueError("not a JSON object")
     except (OSError, ValueError) as exc:
-        raise CLIError(f"{prog}: error: cannot read {str(path)!r}: {exc}") from None
+        if not _has_results(out):
+            # cut short before any cycle finished (it used to be written in place):
+            # there is nothing to check against, and it is written anew
+            return
+        raise CLIError(
+            f"{prog}: error: cannot read {str(path)!r} ({exc}), the configuration of the "
+            f"finished cycles in {str(out / 'results.csv')!r}, so they cannot be resumed; "
+            "choose another --out or delete the folder"
+        ) from None
     changed = [k for k in _RESUME_KEYS if json.dumps(old.get(k)) != json.dumps(config[k])]
     if changed:
         raise CLIError(
@@ -371,7 +393,7 @@ def run(args):
 
     X_pool, y_pool, X_test, y_test, dataset = _load_data(config, args, prog, progress)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
     results_file = out / "results.csv"
     try:
         results = run_campaign(
@@ -400,9 +422,9 @@ def run(args):
             status=130,
         ) from None
     title = f"skcryoal benchmark {config['preset']}: {dataset}"
-    save_learning_curves(results, out / "learning_curve.png", title=title)
+    save_learning_curves(results, out / "learning_curve.png", title=title)  # atomic
     text = summary_markdown(results, title=title)
-    (out / "summary.md").write_text(text)
+    atomic_write_text(out / "summary.md", text)
     print(text)
     print(f"Wrote {results_file}, {out / 'learning_curve.png'} and {out / 'summary.md'}.")
     return 0

@@ -31,6 +31,18 @@ def positive_int(text):
     return value
 
 
+def threads_value(text):
+    """Argparse type: ``auto`` or a positive integer (torch threads)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer or 'auto', got {text!r}"
+        ) from None
+
+
 def positive_float(text):
     """Argparse type: a finite number > 0."""
     try:

@@ -107,7 +107,7 @@ def _coordinates(coordinates):
     source = "coordinates"
     if isinstance(coordinates, (str, Path)):
         source = str(coordinates)
-        coordinates, _ = read_table(Path(coordinates), _TOMOGRAM_COLUMNS)
+        coordinates, _ = read_table(Path(coordinates), _TOMOGRAM_COLUMNS, pixel_size=False)
     if isinstance(coordinates, pd.DataFrame):
         df = coordinates
         for column in _TOMOGRAM_COLUMNS:

@@ -47,7 +47,9 @@ class LazySubtomograms:
     the first axis (optionally followed by indices for the other axes) and
     returns a new float32 ndarray; it never returns a view, and the object is
     read-only. ``numpy.asarray(X)`` reads everything. Files are opened per
-    access and not kept open, so the object pickles as a list of paths.
+    access and not kept open, so the object pickles as a list of paths. A
+    volume holding NaN or infinite values raises
+    :class:`~skcryoal.io.InvalidMRCError` (naming the file) when it is read.
     """
 
     def __init__(self, infos, positions, voxel_size):

@@ -75,8 +75,10 @@ def inspect_mrc(path):
     FileNotFoundError
         If the file does not exist.
     InvalidMRCError
-        If it is not an MRC2014 file, is truncated, holds 2D images, has an
-        unsupported data mode or anisotropic voxels.
+        If it is not an MRC2014 file, is truncated, holds 2D images (a single
+        image, nz=1, or an image stack), has an unsupported data mode, or a
+        voxel size that is anisotropic, negative, NaN or infinite (0, "not
+        set", is accepted).
     """
     path = Path(path)
     if not path.is_file():
@@ -113,6 +115,18 @@ def inspect_mrc(path):
                 "Subtomograms are 3D: write single volumes or a volume stack (space group 401).",
             )
         n_volumes, depth = 1, nz
+    if depth < 2:
+        what = (
+            f"a stack of 2D images (volumes of depth 1, mz={mz}), not of volumes"
+            if is_stack
+            else f"a 2D image (nz=1), not a volume ({ny}x{nx} pixels)"
+        )
+        raise _invalid(
+            path,
+            what,
+            "Subtomograms are 3D (z, y, x) with more than one slice along z; "
+            "pass the subtomogram volumes, not projections or slices.",
+        )
 
     expected = _HEADER_BYTES + nsymbt + nx * ny * nz * _MODE_ITEMSIZE[mode]
     actual = os.path.getsize(path)
@@ -125,6 +139,19 @@ def inspect_mrc(path):
         )
 
     sizes = (float(voxel.z), float(voxel.y), float(voxel.x))
+    shown = f"{sizes[0]:g}" if len(set(sizes)) == 1 else f"(z, y, x) = {sizes}"
+    fix_voxel = (
+        "Set the voxel size in the header in Angstrom (with mrcfile: mrc.voxel_size = 10.0), "
+        "or 0 if it is unknown."
+    )
+    if any(np.isnan(sizes)):
+        raise _invalid(
+            path, f"the voxel size is NaN ({shown}), not a number of Angstrom", fix_voxel
+        )
+    if any(np.isinf(sizes)):
+        raise _invalid(path, f"the voxel size is infinite ({shown})", fix_voxel)
+    if min(sizes) < 0:
+        raise _invalid(path, f"negative voxel size {shown} Angstrom", fix_voxel)
     if not np.allclose(sizes, sizes[0], rtol=1e-4, atol=1e-6):
         raise _invalid(
             path,
@@ -158,6 +185,11 @@ def read_volumes(info, indices, out=None):
     Returns
     -------
     out : ndarray of shape (len(indices), D, H, W), float32
+
+    Raises
+    ------
+    InvalidMRCError
+        If the data cannot be read or a volume holds NaN or infinite values.
     """
     indices = np.asarray(indices, dtype=np.intp)
     if out is None:
@@ -175,11 +207,68 @@ def read_volumes(info, indices, out=None):
                 out[k] = data[index]
     except (ValueError, OSError, EOFError) as exc:
         raise _invalid(info.path, f"could not read the data ({exc})") from exc
+    for k, index in enumerate(indices):
+        # One volume at a time: the mask is a volume, not the whole batch.
+        n_bad = out[k].size - np.count_nonzero(np.isfinite(out[k]))
+        if n_bad:
+            raise _non_finite(info, index, n_bad)
     return out
 
 
+def _non_finite(info, index, n_bad):
+    where = f"volume {index + 1} of {info.n_volumes}" if info.is_stack else "the volume"
+    size = int(np.prod(info.volume_shape))
+    return _invalid(
+        info.path,
+        f"{where} holds {n_bad} NaN or infinite values (of {size} voxels)",
+        "A subtomogram must be finite: re-extract or re-reconstruct it, or remove it "
+        "from the particle table.",
+    )
+
+
+def check_finite(info, chunk_bytes=1 << 26):
+    """Scan all volumes of a file for NaN or infinite values, in bounded memory.
+
+    Used before handing out a ``numpy.memmap``, which cannot check values when
+    they are read. The file is read sequentially in chunks of about
+    ``chunk_bytes`` (not memory-mapped, so no page stays mapped in the process).
+
+    Parameters
+    ----------
+    info : MrcInfo
+        From :func:`inspect_mrc`, with ``native_float32`` True.
+    chunk_bytes : int, default=2**26
+        Read size.
+
+    Raises
+    ------
+    InvalidMRCError
+        Naming the file and the first volume (1-based) that is not finite.
+    """
+    volume_items = int(np.prod(info.volume_shape))
+    per_chunk = max(1, chunk_bytes // (4 * volume_items))
+    buffer = np.empty((per_chunk, volume_items), dtype=np.float32)
+    try:
+        with open(info.path, "rb") as f:
+            f.seek(info.data_offset)
+            for start in range(0, info.n_volumes, per_chunk):
+                chunk = buffer[: min(per_chunk, info.n_volumes - start)]
+                if f.readinto(memoryview(chunk).cast("B")) != chunk.nbytes:
+                    raise EOFError("the file ended before the data block did")
+                bad = np.flatnonzero(~np.isfinite(chunk).all(axis=1))
+                if bad.size:
+                    k = bad[0]
+                    raise _non_finite(info, start + k, chunk[k].size - np.isfinite(chunk[k]).sum())
+    except (OSError, EOFError) as exc:
+        raise _invalid(info.path, f"could not read the data ({exc})") from exc
+
+
 def memmap_stack(info):
-    """Read-only ``numpy.memmap`` of shape ``(n, 1, D, H, W)`` for a float32 file."""
+    """Read-only ``numpy.memmap`` of shape ``(n, 1, D, H, W)`` for a float32 file.
+
+    The data are scanned for NaN and infinite values first (:func:`check_finite`).
+    """
+    check_finite(info)
     shape = (info.n_volumes, 1, *info.volume_shape)
     return np.memmap(info.path, dtype=np.float32, mode="r", offset=info.data_offset, shape=shape)
 

@@ -13,6 +13,11 @@ Every label column is read as text and parsed here, so that a missing value
 is detected (and reported with its row) instead of turning into NaN.
 """
 
+import contextlib
+import io
+import linecache
+import os
+import tempfile
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -24,6 +29,7 @@ INT_LABEL_COLUMN = "skcryoalLabel"
 TEXT_LABEL_COLUMN = "skcryoalLabelText"
 CLASS_COLUMN = "rlnClassNumber"
 PIXEL_SIZE_COLUMN = "rlnImagePixelSize"
+OPTICS_GROUP_COLUMN = "rlnOpticsGroup"
 LABEL_COLUMNS = (TEXT_LABEL_COLUMN, INT_LABEL_COLUMN, CLASS_COLUMN)
 TABLE_SUFFIXES = (".star", ".csv")
 # Values that the STAR reader turns into NaN whatever we ask.
@@ -83,8 +89,16 @@ def encode_labels(y, n_samples):
     return {CLASS_COLUMN: [position[v] for v in labels], **column}
 
 
-def decode_labels(df, column, table):
+def _is_missing(value):
+    return not isinstance(value, str) or value.strip() in _NA_TOKENS
+
+
+def decode_labels(df, column, table, partial=False):
     """Parse a label column read as text; raise naming the rows that lack one.
+
+    Surrounding whitespace is formatting (``a, b`` in a hand-edited CSV), not
+    part of a label, and is stripped; a label that really has spaces at its
+    ends survives in ``skcryoalLabelText``, where it is percent-encoded.
 
     Parameters
     ----------
@@ -94,38 +108,57 @@ def decode_labels(df, column, table):
         The label column.
     table : Path
         The table file, for messages.
+    partial : bool, default=False
+        If False, a row without a label is an error. If True, such rows get
+        None.
 
     Returns
     -------
     y : ndarray of shape (n_rows,)
-        int64 when every value is an integer, else str. ``skcryoalLabelText``
-        is percent-decoded.
+        If not ``partial``: int64 when every value is an integer, else str.
+        If ``partial``: object, holding Python ints (when every label present
+        is an integer) or str, and None for rows without a label.
+        ``skcryoalLabelText`` is percent-decoded.
     """
     raw = df[column].tolist()
-    missing = [i for i, v in enumerate(raw) if not isinstance(v, str) or v.strip() in _NA_TOKENS]
-    if missing:
+    missing = [i for i, v in enumerate(raw) if _is_missing(v)]
+    if missing and not partial:
         rows = ", ".join(str(i) for i in missing[:10])
         raise ValueError(
             f"{table}: column {column!r} has no label in rows {rows}"
             f"{' ...' if len(missing) > 10 else ''} ({len(missing)} of {len(raw)} rows; "
-            "rows counted from 0). Label every row, or pass the table without a label "
-            "column to read unlabeled data."
+            "rows counted from 0). Label every row, pass partial_labels=True to get None "
+            "for the unlabeled rows, or pass the table without a label column to read "
+            "unlabeled data."
         )
+    rows = [i for i, v in enumerate(raw) if not _is_missing(v)]
+    values = [raw[i].strip() for i in rows]
     if column == TEXT_LABEL_COLUMN:
-        return np.asarray([unquote(v) for v in raw], dtype=str)
-    try:
-        return np.asarray([int(v) for v in raw], dtype=np.int64)
-    except ValueError:
-        if column in (INT_LABEL_COLUMN, CLASS_COLUMN):
-            bad = next(i for i, v in enumerate(raw) if not v.strip().lstrip("+-").isdigit())
-            raise ValueError(
-                f"{table}: column {column!r} must hold integers; row {bad} has {raw[bad]!r}."
-            ) from None
-        return np.asarray(raw, dtype=str)
+        labels, dtype = [unquote(v) for v in values], str
+    else:
+        try:
+            labels, dtype = [int(v) for v in values], np.int64
+        except ValueError:
+            if column in (INT_LABEL_COLUMN, CLASS_COLUMN):
+                bad = next(i for i in rows if not raw[i].strip().lstrip("+-").isdigit())
+                raise ValueError(
+                    f"{table}: column {column!r} must hold integers; row {bad} has {raw[bad]!r}."
+                ) from None
+            labels, dtype = values, str
+    if not partial:
+        return np.asarray(labels, dtype=dtype)
+    y = np.full(len(raw), None, dtype=object)
+    for i, label in zip(rows, labels):
+        y[i] = label
+    return y
 
 
-def read_table(path, text_columns=()):
+def read_table(path, text_columns=(), *, pixel_size=True):
     """Read a STAR or CSV particle table.
+
+    The file is read once, as bytes, and parsed from that snapshot, so every
+    call sees the file as it is on disk now (never an older version from a
+    cache, never half an old and half a new file).
 
     Parameters
     ----------
@@ -133,35 +166,40 @@ def read_table(path, text_columns=()):
         ``.star`` or ``.csv`` file.
     text_columns : sequence of str
         Columns to keep as text (labels, file names).
+    pixel_size : bool, default=True
+        Whether to look up (and check) the pixel size.
 
     Returns
     -------
     particles : DataFrame
         The particle block (STAR: the block named ``particles``, else the first
-        loop block with an image column, else the first loop block).
+        loop block with an image column, else the first loop block). CSV column
+        names are stripped of surrounding whitespace (``a, b`` names ``b``);
+        no column is lost.
     pixel_size : float or None
-        ``rlnImagePixelSize`` from an optics block or particle column, if any and
-        unique.
+        ``rlnImagePixelSize`` from the optics block (only the groups used by the
+        particles) or else from a particle column, if any. None if not asked.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If it cannot be parsed (the message names the file and the parser's
+        complaint), has no loop block, has two CSV columns of the same name, or
+        gives different pixel sizes (optics groups or rows).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(2, f"particle table not found: {path}", str(path))
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            blocks = {
-                "particles": pd.read_csv(
-                    path, dtype={c: str for c in text_columns}, keep_default_na=False
-                )
-            }
-        elif suffix == ".star":
-            import starfile
-
-            blocks = starfile.read(path, always_dict=True, parse_as_string=list(text_columns))
-        else:
-            raise ValueError(f"unknown table suffix {suffix!r}; expected .star or .csv")
-    except (ValueError, OSError, KeyError, IndexError, pd.errors.ParserError) as exc:
-        raise ValueError(f"{path}: could not parse the particle table ({exc}).") from exc
+    if suffix not in TABLE_SUFFIXES:
+        raise ValueError(f"{path}: unknown table suffix {suffix!r}; expected .star or .csv.")
+    data = path.read_bytes()
+    if suffix == ".csv":
+        blocks = {"particles": _parse_csv(path, data, text_columns)}
+    else:
+        blocks = _parse_star(path, data, text_columns)
     loops = {k: v for k, v in blocks.items() if isinstance(v, pd.DataFrame)}
     if not loops:
         # A single particle may be written as a simple (key value) block.
@@ -173,15 +211,110 @@ def read_table(path, text_columns=()):
     else:
         with_images = [v for v in loops.values() if any(c in v.columns for c in IMAGE_COLUMNS)]
         particles = with_images[0] if with_images else next(iter(loops.values()))
+    particles = particles.reset_index(drop=True)
+    pixel = _pixel_size(path, blocks.get("optics"), particles) if pixel_size else None
+    return particles, pixel
 
-    pixel = None
-    for block in (blocks.get("optics"), particles):
-        if isinstance(block, pd.DataFrame) and PIXEL_SIZE_COLUMN in block.columns:
-            values = pd.to_numeric(block[PIXEL_SIZE_COLUMN], errors="coerce").unique()
-            if len(values) == 1 and np.isfinite(values[0]):
-                pixel = float(values[0])
-            break
-    return particles.reset_index(drop=True), pixel
+
+def _parse_failure(path, exc, fix, alias=None):
+    complaint = str(exc) if alias is None else str(exc).replace(alias, str(path))
+    return ValueError(
+        f"{path}: could not parse the particle table ({type(exc).__name__}: {complaint}). {fix}"
+    )
+
+
+def _parse_star(path, data, text_columns):
+    import starfile
+
+    # starfile reads the file line by line through the process-wide ``linecache``
+    # and clears it only after a successful parse: after a failed parse, a later
+    # read of the same path (even once fixed) is served the cached old lines, and
+    # linecache's own staleness check (size and mtime) misses same-size rewrites.
+    # So starfile never sees the user's path: it parses a private copy of the
+    # bytes just read, under a fresh name that no cache entry can match, and the
+    # entry is dropped afterwards.
+    try:
+        fd, snapshot = tempfile.mkstemp(prefix="skcryoal-table-", suffix=".star")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except OSError as exc:
+        raise OSError(f"{path}: could not copy the table to a temporary file ({exc})") from exc
+    try:
+        return starfile.read(snapshot, always_dict=True, parse_as_string=list(text_columns))
+    except MemoryError:
+        raise
+    except Exception as exc:  # whatever starfile raises, the file is malformed
+        fix = "Check the STAR syntax (data_ blocks, loop_ headers, one value per column)."
+        raise _parse_failure(path, exc, fix, alias=snapshot) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(snapshot)
+        linecache.checkcache(snapshot)  # drops the entry of the deleted file
+
+
+def _parse_csv(path, data, text_columns):
+    def parse(**kwargs):
+        # skipinitialspace: "a, b" is the value "b", in the header and the rows.
+        return pd.read_csv(io.BytesIO(data), skipinitialspace=True, keep_default_na=False, **kwargs)
+
+    try:
+        header = parse(header=None, nrows=1, dtype=str).iloc[0].tolist()
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise _parse_failure(path, exc, "Check that it is a comma-separated table.") from exc
+    # Stripping only drops padding (a name cannot meaningfully start or end with a
+    # space), so nothing is lost; unstripped, "skcryoalLabel " would not be found
+    # as the label column and the labels would be silently dropped.
+    names = [n.strip() or f"Unnamed: {i}" for i, n in enumerate(map(str, header))]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(
+            f"{path}: column {twice[0]!r} appears more than once (after stripping spaces "
+            f"from the header {header}); rename the columns so that each name is unique."
+        )
+    try:
+        return parse(header=0, names=names, dtype={n: str for n in names if n in text_columns})
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise _parse_failure(path, exc, "Check that every row has the header's columns.") from exc
+
+
+def _pixel_size(path, optics, particles):
+    """The one pixel size of the particles, or None; raise if they have several."""
+    if isinstance(optics, pd.DataFrame) and PIXEL_SIZE_COLUMN in optics.columns:
+        rows, where = optics, "optics groups"
+        if OPTICS_GROUP_COLUMN in optics.columns:
+            if OPTICS_GROUP_COLUMN in particles.columns:
+                used = set(particles[OPTICS_GROUP_COLUMN].tolist())
+                rows = optics[optics[OPTICS_GROUP_COLUMN].isin(used)]
+            names = [f"group {g}" for g in rows[OPTICS_GROUP_COLUMN].tolist()]
+        else:
+            names = [f"optics row {i}" for i in range(len(rows))]
+    elif PIXEL_SIZE_COLUMN in particles.columns:
+        rows, where = particles, "particles"
+        names = [f"row {i}" for i in range(len(rows))]
+    else:
+        return None
+    values = pd.to_numeric(rows[PIXEL_SIZE_COLUMN], errors="coerce").to_numpy(np.float64)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return None
+    first = values[finite][0]
+    if not np.allclose(values[finite], first, rtol=1e-4, atol=1e-6):
+        seen = {}
+        for name, value in zip(names, values):
+            if np.isfinite(value) and not any(np.isclose(value, v, rtol=1e-4) for v in seen):
+                seen[value] = name
+        shown = ", ".join(f"{name}: {value:g} A" for value, name in list(seen.items())[:5])
+        raise ValueError(
+            f"{path}: the {where} have different pixel sizes ({PIXEL_SIZE_COLUMN}: {shown}); "
+            "all subtomograms read together must share one voxel size. Split the table "
+            f"(e.g. by {OPTICS_GROUP_COLUMN}) and read each part separately, or resample "
+            "the subtomograms to one pixel size."
+        )
+    return float(first)
 
 
 def write_table(path, particles, voxel_size, volume_size, fmt):
@@ -196,14 +329,14 @@ def write_table(path, particles, voxel_size, volume_size, fmt):
 
             optics = pd.DataFrame(
                 {
-                    "rlnOpticsGroup": [1],
+                    OPTICS_GROUP_COLUMN: [1],
                     "rlnOpticsGroupName": ["opticsGroup1"],
                     PIXEL_SIZE_COLUMN: [float(voxel_size)],
                     "rlnImageSize": [int(volume_size)],
                     "rlnImageDimensionality": [3],
                 }
             )
-            particles = particles.assign(rlnOpticsGroup=1)
+            particles = particles.assign(**{OPTICS_GROUP_COLUMN: 1})
             starfile.write({"optics": optics, "particles": particles}, path, overwrite=True)
     except (ValueError, OSError) as exc:
         raise OSError(f"could not write particle table {path}: {exc}") from exc

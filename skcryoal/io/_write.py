@@ -1,6 +1,9 @@
 """Writing subtomograms as one MRC file each plus a particle table."""
 
+import contextlib
 import numbers
+import os
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +58,18 @@ def write_subtomograms(
     table : Path
         The particle table written.
 
+    Raises
+    ------
+    ValueError
+        Invalid parameters, ``X`` or ``y`` (shape, NaN or infinite values,
+        label types); nothing is written.
+    FileExistsError
+        A target file exists and ``overwrite`` is False; nothing is written.
+    IsADirectoryError
+        A target name is a directory; nothing is written.
+    OSError
+        A file could not be written; the files this call created are removed.
+
     Notes
     -----
     Columns of the particle table:
@@ -68,10 +83,14 @@ def write_subtomograms(
       :func:`read_subtomograms` returns labels equal to ``y`` (int64 or str).
       RELION ignores these columns.
 
-    Non-finite values in an ndarray ``X`` are refused before anything is
-    written; for other array-likes each volume is checked as it is written.
-    Existing files that this call does not target (e.g. from an earlier, larger
-    write) are left alone; the table is the authoritative list.
+    The call writes everything or nothing: parameters, labels, target files
+    and (for an ndarray ``X``) non-finite values are checked first; then each
+    file is written under a temporary name in ``directory`` and renamed into
+    place once all are written, the table last. If anything fails (a NaN in
+    the last volume of a lazy ``X``, a full disk), the files this call created
+    are removed and the directory is as before. Existing files that this call
+    does not target (e.g. from an earlier, larger write) are left alone; the
+    table is the authoritative list.
 
     Examples
     --------
@@ -104,12 +123,13 @@ def write_subtomograms(
             f"no empty axis; got {shape}."
         )
     n, volume_shape = shape[0], shape[-3:]
-    if isinstance(X, np.ndarray):
-        bad = ~np.isfinite(X.reshape(n, -1)).all(axis=1)
-        if bad.any():
+    if isinstance(X, np.ndarray) and not isinstance(X, np.memmap):
+        # In memory: check all now, volume by volume (a memmap is checked as
+        # each volume is staged below, so that it is read only once).
+        bad = [i for i in range(n) if not np.isfinite(X[i]).all()]
+        if bad:
             raise ValueError(
-                "X has NaN or infinite values in subtomograms "
-                f"{np.flatnonzero(bad)[:10].tolist()}; nothing was written."
+                f"X has NaN or infinite values in subtomograms {bad[:10]}; nothing was written."
             )
     label_columns = {} if y is None else encode_labels(y, n)
 
@@ -117,8 +137,17 @@ def write_subtomograms(
     width = max(6, len(str(n - 1)))
     names = [f"{prefix}_{i:0{width}d}.mrc" for i in range(n)]
     table = directory / f"particles.{format}"
+    targets = [*(directory / m for m in names), table]
+    for path in targets:
+        if path.is_dir():
+            raise IsADirectoryError(
+                21,
+                f"{path} is a directory; nothing was written. Remove it or choose another "
+                "directory or prefix",
+                str(path),
+            )
     if not overwrite:
-        existing = [p for p in [table, *(directory / m for m in names)] if p.exists()]
+        existing = [p for p in [table, *targets[:-1]] if p.exists()]
         if existing:
             shown = ", ".join(str(p) for p in existing[:3])
             raise FileExistsError(
@@ -126,13 +155,58 @@ def write_subtomograms(
                 f"{', ...' if len(existing) > 3 else ''}); nothing was written. "
                 "Pass overwrite=True or choose another directory or prefix."
             )
-    directory.mkdir(parents=True, exist_ok=True)
-
-    for i, name in enumerate(names):
-        volume = np.asarray(X[i], dtype=np.float32).reshape(volume_shape)
-        if not np.isfinite(volume).all():
-            raise ValueError(f"subtomogram {i} has NaN or infinite values; not writing {name}.")
-        write_volume(directory / name, volume, voxel_size, overwrite=overwrite)
-
     particles = pd.DataFrame({"rlnImageName": names, **label_columns})
-    return write_table(table, particles, voxel_size, volume_shape[-1], format)
+
+    # Everything is first written under temporary names in the target directory
+    # (so that the final renames stay on one file system and are atomic), and
+    # renamed into place only once every volume has been read, checked and
+    # written; the table goes last, so that a reader never sees a table whose
+    # files are not all there. On any error, this call's files are removed.
+    new_dirs = _missing_dirs(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    temps, created, n_renamed = [], [], 0
+    try:
+        for i, name in enumerate(names):
+            volume = np.asarray(X[i], dtype=np.float32).reshape(volume_shape)
+            if not np.isfinite(volume).all():
+                raise ValueError(
+                    f"subtomogram {i} has NaN or infinite values; nothing was written."
+                )
+            temps.append(_temporary(directory, name))
+            write_volume(temps[-1], volume, voxel_size)
+        temps.append(_temporary(directory, table.name))
+        write_table(temps[-1], particles, voxel_size, volume_shape[-1], format)
+        for temp, target in zip(temps, targets):
+            existed = target.exists()
+            os.replace(temp, target)
+            n_renamed += 1
+            if not existed:
+                created.append(target)
+    except BaseException:
+        # Files this call replaced keep their new content (a rename failing
+        # after others succeeded is rare: the targets were checked first).
+        for path in [*temps[n_renamed:], *created]:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        for folder in new_dirs:
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
+        raise
+    return table
+
+
+def _missing_dirs(directory):
+    """The folders that ``mkdir(parents=True)`` will create, deepest first."""
+    missing = []
+    while not directory.exists() and directory != directory.parent:
+        missing.append(directory)
+        directory = directory.parent
+    return missing
+
+
+def _temporary(directory, name):
+    """A fresh hidden name next to ``name``; the file is created by the writer."""
+    while True:
+        path = directory / f".{name}.{uuid.uuid4().hex[:12]}.tmp"
+        if not path.exists():
+            return path

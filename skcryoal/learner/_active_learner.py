@@ -1,13 +1,83 @@
 """A modAL ActiveLearner that works with scikit-learn >= 1.8 and seeded bootstraps."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from modAL.models import ActiveLearner as _ModALActiveLearner
-from modAL.utils.data import data_vstack
-from sklearn.utils import check_random_state, check_X_y
+from modAL.uncertainty import uncertainty_sampling
+from modAL.utils.data import retrieve_rows
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state, check_X_y, get_tags
 
 from ..query import EMADeviationQuery
+
+
+def _has_mean_model(estimator):
+    """Whether the (final step of the) estimator carries an EMA mean model."""
+    final = estimator[-1] if isinstance(estimator, Pipeline) and len(estimator) else estimator
+    return hasattr(final, "forward_logits")
+
+
+def default_query_strategy(estimator):
+    """Return the query strategy an :class:`ActiveLearner` uses when given none.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The learner's estimator (or a Pipeline ending in it).
+
+    Returns
+    -------
+    strategy : callable
+        ``EMADeviationQuery()`` for an estimator with an EMA mean model (such
+        as :class:`~skcryoal.classifier.CryoNetClassifier`), otherwise modAL's
+        ``uncertainty_sampling``, modAL's own default, so that modAL code
+        written for other estimators keeps working.
+    """
+    return EMADeviationQuery() if _has_mean_model(estimator) else uncertainty_sampling
+
+
+def _vstack(blocks):
+    """Stack labeled data as modAL's ``data_vstack`` does, on current pandas.
+
+    modAL 0.4.x stacks data frames with ``DataFrame.append``, removed in pandas 2.
+    """
+    first = blocks[0]
+    if any(sp.issparse(b) for b in blocks):
+        return sp.vstack(blocks)
+    if isinstance(first, (pd.DataFrame, pd.Series)):
+        return pd.concat(blocks)
+    if isinstance(first, list):
+        return np.concatenate(blocks).tolist()
+    return np.concatenate([np.asarray(b) for b in blocks])
+
+
+def _hstack(blocks):
+    if len(blocks) == 1:
+        return blocks[0]
+    if any(sp.issparse(b) for b in blocks):
+        return sp.hstack(blocks)
+    if isinstance(blocks[0], pd.DataFrame):
+        return pd.concat(blocks, axis=1)
+    return np.hstack([np.asarray(b) for b in blocks])
+
+
+def _describe(value):
+    """Short text for a parameter value in ``repr``: arrays by type and shape."""
+    if hasattr(value, "initialized_") or hasattr(value, "module"):  # a skorch net prints its module
+        state = "fitted" if getattr(value, "initialized_", False) else "not fitted"
+        return f"{type(value).__name__}(<{state}>)"
+    shape = getattr(value, "shape", None)
+    if shape is not None and not np.isscalar(value):
+        return f"<{type(value).__name__} of shape {tuple(shape)}>"
+    if isinstance(value, list) and len(value) > 6:
+        return f"<list of length {len(value)}>"
+    if callable(value) and getattr(value, "__name__", None) and not hasattr(value, "get_params"):
+        return value.__name__
+    return repr(value)
 
 
 class ActiveLearner(_ModALActiveLearner):
@@ -15,7 +85,17 @@ class ActiveLearner(_ModALActiveLearner):
 
     A subclass, so existing modAL code keeps working: the fit / query / teach
     loop, ``X_training`` / ``y_training``, modAL's own query strategies
-    (``uncertainty_sampling``, ``margin_sampling``, ``entropy_sampling``).
+    (``uncertainty_sampling``, ``margin_sampling``, ``entropy_sampling``),
+    ``on_transformed`` with pipelines, sparse matrices and pandas data frames
+    (modAL stacks those with ``DataFrame.append``, removed in pandas 2).
+
+    It also behaves as a scikit-learn estimator: ``repr``, ``get_params`` and
+    :func:`sklearn.base.clone` work (a clone has the same parameters and
+    labeled set and an unfitted copy of the estimator: nothing is trained
+    until ``fit`` or ``teach``), and a learner wrapping a classifier is a
+    classifier for scikit-learn (``is_classifier``, ``classes_``), so
+    ``ConfusionMatrixDisplay.from_estimator(learner, X, y)`` and the scorers
+    accept it.
 
     modAL 0.4.x validates data with ``check_X_y(force_all_finite=...)``, an
     argument scikit-learn 1.8 removed, so its ``fit`` and ``teach`` raise
@@ -27,8 +107,14 @@ class ActiveLearner(_ModALActiveLearner):
     ----------
     estimator : estimator
         Usually a :class:`~skcryoal.classifier.CryoNetClassifier` or a Pipeline ending in one.
-    query_strategy : callable, default=EMADeviationQuery()
-        ``strategy(learner, X_pool, n_instances=1) -> indices``.
+    query_strategy : callable or None, default=None
+        ``strategy(learner, X_pool, n_instances=1) -> indices``. ``None``
+        picks :func:`default_query_strategy`: ``EMADeviationQuery()`` when
+        the estimator has an EMA mean model (a
+        :class:`~skcryoal.classifier.CryoNetClassifier`), else modAL's
+        ``uncertainty_sampling`` (modAL's default), so modAL code written for
+        other estimators and 2-D data keeps working. The attribute
+        ``query_strategy`` holds the strategy chosen.
     X_training, y_training : array-like or None, default=None
         Initial labeled set; if given, the estimator is fitted on it right away
         (modAL's behaviour).
@@ -73,7 +159,7 @@ class ActiveLearner(_ModALActiveLearner):
         if not isinstance(force_all_finite, bool):
             raise TypeError(f"force_all_finite must be a bool; got {force_all_finite!r}.")
         if query_strategy is None:
-            query_strategy = EMADeviationQuery()
+            query_strategy = default_query_strategy(estimator)
         if not callable(query_strategy):
             raise TypeError(
                 "query_strategy must be callable as strategy(learner, X_pool, n_instances); "
@@ -91,7 +177,86 @@ class ActiveLearner(_ModALActiveLearner):
             on_transformed,
             **fit_kwargs,
         )
+        self.bootstrap_init = bootstrap_init
         self.force_all_finite = force_all_finite
+
+    # ------------------------------------------------------ sklearn estimator
+    def __repr__(self, N_CHAR_MAX=700):
+        defaults = {"bootstrap_init": False, "on_transformed": False, "force_all_finite": True}
+        parts = []
+        for name, value in self.get_params(deep=False).items():
+            if value is None or (name in defaults and value == defaults[name]):
+                continue
+            parts.append(f"{name}={_describe(value)}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def _repr_html_(self):
+        # sklearn's diagram would print the labeled volumes; the text is clearer
+        from html import escape
+
+        return f"<pre>{escape(repr(self))}</pre>"
+
+    def _repr_mimebundle_(self, **kwargs):
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
+    def __sklearn_clone__(self):
+        """Same parameters and labeled set, unfitted estimator; trains nothing."""
+        params = self.get_params(deep=False)
+        X_training, y_training = params.pop("X_training"), params.pop("y_training")
+        params = {k: clone(v, safe=False) for k, v in params.items()}
+        new = type(self)(**params)
+        new.X_training = clone(X_training, safe=False)
+        new.y_training = clone(y_training, safe=False)
+        return new
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        try:
+            inner = get_tags(self.estimator)
+        except (TypeError, AttributeError, ValueError):  # not an sklearn estimator
+            return tags
+        return dataclasses.replace(
+            tags,
+            estimator_type=inner.estimator_type,
+            classifier_tags=inner.classifier_tags,
+            regressor_tags=inner.regressor_tags,
+            target_tags=inner.target_tags,
+        )
+
+    @property
+    def classes_(self):
+        """Ndarray of shape (n_classes,): the estimator's class labels."""
+        try:
+            return self.estimator.classes_
+        except AttributeError:
+            raise AttributeError(
+                f"{type(self).__name__} has no classes_ yet: its estimator "
+                f"{type(self.estimator).__name__} is not fitted (or is not a classifier)."
+            ) from None
+
+    def transform_without_estimating(self, X):
+        """Apply the estimator's pipeline without its final step (``on_transformed``).
+
+        modAL's own version returns None for pandas data frames.
+
+        Parameters
+        ----------
+        X : array-like
+            Data as given to the estimator.
+
+        Returns
+        -------
+        Xt : array-like
+            ``X`` transformed by every pipeline step but the last; ``X``
+            itself when the estimator is not a pipeline.
+        """
+        pipes = getattr(self.estimator, "estimators_", None) or [self.estimator]
+        Xt = [
+            pipe[:-1].transform(X) if len(pipe) > 1 else X
+            for pipe in pipes
+            if isinstance(pipe, Pipeline)
+        ]
+        return _hstack(Xt) if Xt else X
 
     def _check_X_y(self, X, y):
         check_X_y(
@@ -119,8 +284,8 @@ class ActiveLearner(_ModALActiveLearner):
                 f"The new volumes have shape {np.shape(X)[1:]} per sample but the labeled set "
                 f"has {np.shape(self.X_training)[1:]}; they must agree."
             )
-        self.X_training = data_vstack((self.X_training, X))
-        self.y_training = data_vstack((self.y_training, y))
+        self.X_training = _vstack((self.X_training, X))
+        self.y_training = _vstack((self.y_training, y))
 
     def _fit_to_known(self, bootstrap=False, **fit_kwargs):
         """Fit the estimator on all labeled data seen so far."""
@@ -128,7 +293,11 @@ class ActiveLearner(_ModALActiveLearner):
             self.estimator.fit(self.X_training, self.y_training, **fit_kwargs)
         else:
             idx = self._bootstrap(len(self.X_training))
-            self.estimator.fit(self.X_training[idx], self.y_training[idx], **fit_kwargs)
+            self.estimator.fit(
+                retrieve_rows(self.X_training, idx),
+                retrieve_rows(self.y_training, idx),
+                **fit_kwargs,
+            )
         return self
 
     def _fit_on_new(self, X, y, bootstrap=False, **fit_kwargs):
@@ -136,7 +305,7 @@ class ActiveLearner(_ModALActiveLearner):
         self._check_X_y(X, y)
         if bootstrap:
             idx = self._bootstrap(len(X))
-            X, y = X[idx], y[idx]
+            X, y = retrieve_rows(X, idx), retrieve_rows(y, idx)
         self.estimator.fit(X, y, **fit_kwargs)
         return self
 

@@ -46,8 +46,14 @@ class EMARegularizedLoss(nn.Module):
 
     def __init__(self, reg_lambda=0.03, task_loss=None):
         super().__init__()
-        if not isinstance(reg_lambda, numbers.Real) or reg_lambda < 0:
-            raise ValueError(f"reg_lambda must be a non-negative float; got {reg_lambda!r}.")
+        if (
+            isinstance(reg_lambda, bool)
+            or not isinstance(reg_lambda, numbers.Real)
+            or not 0 <= reg_lambda < float("inf")  # also rejects NaN
+        ):
+            raise ValueError(
+                f"reg_lambda must be a finite, non-negative float; got {reg_lambda!r}."
+            )
         self.reg_lambda = float(reg_lambda)
         self.task_loss = nn.CrossEntropyLoss() if task_loss is None else task_loss
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from ..utils._batches import iter_batches
 from ..utils._random import draw_seed, torch_seed_context
-from ..utils._validation import assert_all_finite_chunked
+from ..utils._validation import assert_all_finite_chunked, assert_finite_outputs
 from ._base import BaseQueryStrategy
 from ._uncertainty import posterior_entropy
 
@@ -233,6 +233,12 @@ class MCDropoutQuery(BaseQueryStrategy):
                     if head_only and start == 0:
                         head_only = _head_reproduces_forward(module, xb)
                     logits = mc_dropout_logits(module, xb, self.n_passes, head_only)
+                    assert_finite_outputs(  # (passes, n, classes) -> rows first
+                        logits.float().cpu().numpy().swapaxes(0, 1),
+                        what="MC-dropout logits",
+                        offset=start,
+                        inputs=batch,
+                    )
                     proba = softmax(logits.double().cpu().numpy(), axis=2)
                     scores[start:stop] = mc_acquisition(proba, self.acquisition)
         finally:

@@ -151,7 +151,11 @@ def check_volumes(
 
 
 def assert_all_finite_chunked(X, *, name="X", offset=0):
-    """Raise ``ValueError`` naming the first row with a NaN or infinite value.
+    """Raise ``ValueError`` naming the first rows that are not finite in float32.
+
+    The models compute in float32, so values are checked after the cast: a
+    float64 value beyond the float32 range (about 3.4e38) becomes infinite and
+    is reported like NaN or infinity.
 
     Parameters
     ----------
@@ -165,14 +169,55 @@ def assert_all_finite_chunked(X, *, name="X", offset=0):
     if np.issubdtype(np.dtype(X.dtype), np.integer):
         return
     for start, stop, batch in iter_batches(X, _FINITE_CHUNK, dtype=None):
-        finite = np.isfinite(batch.reshape(stop - start, -1)).all(axis=1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            flat = batch.reshape(stop - start, -1).astype(np.float32, copy=False)
+        finite = np.isfinite(flat).all(axis=1)
         if not finite.all():
             bad = np.flatnonzero(~finite) + start + offset
-            shown = ", ".join(str(i) for i in bad[:10]) + (" ..." if len(bad) > 10 else "")
             raise ValueError(
-                f"{name} contains NaN or infinite values in row(s) {shown}; "
-                "remove or repair those volumes first."
+                f"{name} contains NaN or infinite values in row(s) {_rows_text(bad)} (values "
+                "beyond the float32 range, |x| > 3.4e38, count as infinite: the model "
+                "computes in float32); remove or repair those volumes first."
             )
+
+
+def assert_finite_outputs(values, *, what, offset=0, inputs=None):
+    """Raise ``ValueError`` when a model output has NaN or infinite entries.
+
+    Finite inputs of huge magnitude (say 1e30) overflow inside a network and give
+    NaN logits, which would turn into silent wrong predictions (``argmax`` of
+    NaN is class 0) or arbitrary query scores.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples, ...)
+        The outputs of one batch.
+    what : str
+        What the outputs are, for the message ("logits", "embeddings"...).
+    offset : int, default=0
+        Row number of the batch's first row in the whole input.
+    inputs : ndarray or None, default=None
+        The batch that produced the outputs, to report its largest magnitude.
+    """
+    finite = np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    if finite.all():
+        return
+    bad = np.flatnonzero(~finite)
+    scale = ""
+    if inputs is not None:
+        largest = float(np.abs(inputs[bad]).max())
+        scale = f" (largest |value| in those input rows: {largest:.3g})"
+    raise ValueError(
+        f"The model produced NaN or infinite {what} for input row(s) "
+        f"{_rows_text(bad + offset)}{scale}. Inputs of very large magnitude overflow "
+        "in float32 inside the network: standardize the volumes first (e.g. with "
+        "skcryoal.preprocessing.SubtomogramStandardizer), or check that the model "
+        "was trained successfully."
+    )
+
+
+def _rows_text(rows):
+    return ", ".join(str(i) for i in rows[:10]) + (" ..." if len(rows) > 10 else "")
 
 
 def check_labels(y, n_samples, *, name="y"):
@@ -198,6 +243,7 @@ def check_labels(y, n_samples, *, name="y"):
     """
     if y is None:
         raise ValueError(f"{name} is required: pass one class label per volume.")
+    check_label_types(y, name=name)
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         raise ValueError(
@@ -228,6 +274,31 @@ def check_labels(y, n_samples, *, name="y"):
             "integers or strings."
         )
     return y
+
+
+def check_label_types(values, *, name="y"):
+    """Raise ``ValueError`` when class labels mix strings and numbers.
+
+    NumPy would turn ``[0, "a"]`` into the strings ``["0", "a"]`` without a word
+    (changing the labels), and an object array of both cannot be sorted.
+
+    Parameters
+    ----------
+    values : array-like
+        Class labels.
+    name : str, default="y"
+        Name used in the error message.
+    """
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        return
+    flat = np.asarray(values, dtype=object).ravel()
+    strings = [v for v in flat if isinstance(v, (str, bytes))]
+    numbers_ = [v for v in flat if isinstance(v, numbers.Number) and not _is_nan(v)]
+    if strings and numbers_:
+        raise ValueError(
+            f"{name} mixes strings and numbers as class labels (e.g. {numbers_[0]!r} and "
+            f"{strings[0]!r}); use one type for all labels, e.g. all strings."
+        )
 
 
 def _is_nan(value):

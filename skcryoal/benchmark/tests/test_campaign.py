@@ -150,6 +150,18 @@ def test_partial_last_line_is_ignored(data, tmp_path):
     pd.testing.assert_frame_equal(resumed.drop(columns=TIMING), full.drop(columns=TIMING))
 
 
+def test_results_file_cut_inside_its_header_is_resumed(data, tmp_path):
+    from skcryoal.benchmark import COLUMNS
+
+    path = tmp_path / "r.csv"
+    path.write_text(",".join(COLUMNS)[:25])  # killed during the very first write
+    kwargs = dict(strategies=["random"], n_trials=1, final=12, results_file=path)
+    first = campaign(data, **kwargs)
+    assert read_results(path)["cycle"].tolist() == [0, 1]
+    again = campaign(data, **kwargs)
+    pd.testing.assert_frame_equal(again, first)
+
+
 def test_results_file_of_another_campaign_is_refused(data, tmp_path):
     path = tmp_path / "r.csv"
     campaign(data, n_trials=1, results_file=path)

@@ -285,3 +285,56 @@ def test_single_volume_rejected(tiny_clf, easy_data):
     X, y = easy_data(4, 2)
     with pytest.raises(ValueError, match="At least 2 labeled volumes"):
         tiny_clf(classes=[0, 1]).fit(X[:1], y[:1])
+
+
+# ------------------------------------------- silent acceptance (issue: nothing silent)
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"reg_lambda": float("nan")}, "'reg_lambda' parameter .* Got nan"),
+        ({"reg_lambda": float("inf")}, "'reg_lambda' parameter .* Got inf"),
+        ({"max_epochs": -1}, "'max_epochs' parameter .* Got -1"),
+        ({"max_epochs": 0}, "'max_epochs' parameter .* Got 0"),
+        ({"batch_size": 0}, "'batch_size' parameter .* Got 0"),
+        ({"lr": float("nan")}, "'lr' parameter .* Got nan"),
+        ({"lr": 0.0}, "'lr' parameter .* Got 0.0"),
+        ({"ema_decay": 1.5}, "'ema_decay' parameter .* Got 1.5"),
+        ({"ema_decay": float("nan")}, "'ema_decay' parameter .* Got nan"),
+    ],
+)
+def test_bad_hyperparameters_are_rejected_declaratively(tiny_clf, easy_data, params, match):
+    X, y = easy_data(8, 2)
+    with pytest.raises(ValueError, match=match):
+        tiny_clf(**params).fit(X, y)
+
+
+def test_labels_mixing_strings_and_numbers_are_rejected(tiny_clf, easy_data):
+    X, _ = easy_data(8, 2)
+    for y in ([0, "a"] * 4, np.array([0, "a"] * 4, dtype=object)):
+        with pytest.raises(ValueError, match="mixes strings and numbers"):
+            tiny_clf().fit(X, y)
+    with pytest.raises(ValueError, match="classes mixes strings and numbers"):
+        tiny_clf(classes=[0, "a"]).fit(X, ["a", "b"] * 4)
+
+
+def test_values_beyond_float32_are_rejected_after_the_cast(tiny_clf, easy_data):
+    X, y = easy_data(8, 2)
+    X = X.astype(np.float64)
+    X[5, 0, 0, 0, 0] = 1e39  # finite in float64, inf in float32
+    with pytest.raises(ValueError, match=r"NaN or infinite values in row\(s\) 5 .*float32"):
+        tiny_clf().fit(X, y)
+
+
+def test_non_finite_logits_embeddings_and_loss_fail_clearly(tiny_clf, easy_data):
+    X, y = easy_data(8, 2)
+    huge = X.copy()
+    huge[3] = 3e38  # finite, but overflows inside the network
+    clf = tiny_clf().fit(X, y)
+    with pytest.raises(ValueError, match=r"NaN or infinite logits for input row\(s\) 3"):
+        clf.predict_proba(huge)
+    with pytest.raises(ValueError, match=r"NaN or infinite logits"):
+        clf.predict(huge)  # argmax of NaN logits would silently be class 0
+    with pytest.raises(ValueError, match=r"NaN or infinite embeddings for input row\(s\) 3"):
+        clf.embed(huge)
+    with pytest.raises(FloatingPointError, match="Training diverged: the loss became nan"):
+        tiny_clf().fit(huge, y)

@@ -1,4 +1,6 @@
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,6 +46,38 @@ def test_changed_configuration_is_refused(tmp_path, data_home, capsys):
     assert main(["benchmark", *argv, "--out", str(out)]) == 0
     assert main(["benchmark", *argv, "--epochs", "2", "--out", str(out)]) == 2
     assert "different configuration" in capsys.readouterr().err
+
+
+def test_outputs_are_replaced_whole_and_a_torn_config_is_rewritten(
+    tmp_path, data_home, monkeypatch, capsys
+):
+    out = tmp_path / "bench"
+    out.mkdir()
+    (out / "config.json").write_text('{\n  "preset": "qu')  # killed while writing it
+    replaced = []
+    real_replace = os.replace
+
+    def spy(src, dst):
+        replaced.append(Path(dst).name)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    argv = [a if a != "9" else "6" for a in TINY]  # a single cycle
+    assert main(["benchmark", *argv, "--out", str(out)]) == 0
+    # each output file took its name whole, in one rename
+    assert {"config.json", "learning_curve.png", "summary.md", "results.csv"} <= set(replaced)
+    assert json.loads((out / "config.json").read_text())["preset"] == "quick"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json",
+        "learning_curve.png",
+        "results.csv",
+        "summary.md",
+    ]  # no temporary file left
+    # with finished cycles on disk, an unreadable configuration cannot be checked
+    (out / "config.json").write_text('{\n  "preset": "qu')
+    assert main(["benchmark", *argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "config.json" in err and "results.csv" in err and "delete the folder" in err
 
 
 def test_table_input_with_test_fraction(tmp_path, easy_data):

@@ -55,8 +55,11 @@ def test_four_dimensional_input_and_prefix(tmp_path, volumes):
 
 def test_directory_read_is_sorted_and_unlabeled(tmp_path, volumes):
     write_subtomograms(tmp_path, volumes, [1, 2, 3, 4, 5])
+    # Without its particle table, a directory is its MRC files, by name.
+    (tmp_path / "particles.star").unlink()
+    (tmp_path / "subtomo_000000.mrc").rename(tmp_path / "x.mrc")
     X, y = read_subtomograms(tmp_path)
-    np.testing.assert_array_equal(X, volumes)
+    np.testing.assert_array_equal(X, volumes[[1, 2, 3, 4, 0]])
     assert y is None
 
 
@@ -114,7 +117,8 @@ def test_volume_stack_file_and_index_at_file(tmp_path, volumes, write_mrc):
         pd.DataFrame({"rlnImageName": names, "rlnClassNumber": [2, 1, 2, 3]}),
         tmp_path / "t.star",
     )
-    X, y = read_subtomograms(tmp_path / "t.star")
+    with pytest.warns(UserWarning, match="labels taken from rlnClassNumber"):
+        X, y = read_subtomograms(tmp_path / "t.star")
     np.testing.assert_array_equal(X, volumes[[2, 0, 0, 4]])
     assert y.tolist() == [2, 1, 2, 3] and y.dtype == np.int64
 
@@ -175,6 +179,6 @@ def test_single_particle_star_simple_block(tmp_path, volumes, write_mrc):
     (tmp_path / "one.star").write_text(
         "data_particle\n\n_rlnImageName one.mrc\n_rlnClassNumber 4\n"
     )
-    X, y = read_subtomograms(tmp_path / "one.star")
+    X, y = read_subtomograms(tmp_path / "one.star", label_column="rlnClassNumber")
     np.testing.assert_array_equal(X, volumes[:1])
     assert y.tolist() == [4]
