@@ -13,6 +13,8 @@ active learner) is importable from the top level. Subpackages by concept:
 - :mod:`skcryoal.io` -- MRC / STAR reading and writing.
 - :mod:`skcryoal.preprocessing` -- transformers for pipelines.
 - :mod:`skcryoal.plotting` -- orthoslice sheets and Fourier plots.
+- :mod:`skcryoal.campaign` -- annotation campaigns: label your own particles,
+  crash-safe, in a notebook, with files or on the command line.
 - :mod:`skcryoal.benchmark` -- the paper's experimental protocol (``run_campaign``).
 
 Volumes are arrays of shape ``(n_samples, 1, D, H, W)`` with axis order (z, y, x);
@@ -43,6 +45,7 @@ from .query import (
 _SUBPACKAGES = (
     "benchmark",
     "callbacks",
+    "campaign",
     "classifier",
     "cli",
     "datasets",

@@ -1,0 +1,35 @@
+"""Labelling campaigns: active learning on a pool of subtomograms, stored in a folder.
+
+A :class:`Campaign` is a folder whose store of record is an SQLite database:
+the particles with their provenance, the classes, every label with its
+annotator and history, every query round and every fitted model (checkpoints
+beside it). People label through it (in a notebook, or with exported sheets
+and :meth:`Campaign.import_labels`); benchmarks run the same loop with an
+:class:`OracleAnnotator` and :func:`run_rounds`.
+
+- :class:`Campaign` -- ``create``/``open``, ``query``, ``label``, ``skip``,
+  ``undo``, ``fit``, ``predict``, ``export_batch``, ``import_labels``.
+- :class:`CampaignStatus` -- counts returned by :meth:`Campaign.status`.
+- :class:`CampaignWidget` -- label in a notebook (``campaign.widget()``; needs
+  ``pip install 'skcryoal[notebook]'``).
+- :class:`OracleAnnotator`, :func:`run_rounds` -- the loop with known labels.
+- :class:`NewerCampaignError` -- a campaign folder from a newer skcryoal.
+"""
+
+from ._campaign import Campaign
+from ._checkpoint import CheckpointError
+from ._oracle import OracleAnnotator, run_rounds
+from ._status import CampaignStatus
+from ._store import SCHEMA_VERSION, NewerCampaignError
+from ._widget import CampaignWidget  # imports ipywidgets only when a widget is built
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Campaign",
+    "CampaignStatus",
+    "CampaignWidget",
+    "CheckpointError",
+    "NewerCampaignError",
+    "OracleAnnotator",
+    "run_rounds",
+]

@@ -1,0 +1,492 @@
+"""Campaign: a labelling campaign on disk, for people and for benchmarks."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import _model, _tables
+from ._checkpoint import remove_stray_temps
+from ._classes import ClassList
+from ._create import create_folder
+from ._files import FilesMixin
+from ._model import ModelMixin
+from ._pool import open_pool
+from ._status import CampaignStatus
+from ._store import DB_NAME, Store
+from ._validation import check_annotator, check_ids
+
+
+class Campaign(ModelMixin, FilesMixin):
+    """A labelling campaign over a pool of subtomograms, stored in a folder.
+
+    The store of record is an SQLite database in the folder (``campaign.sqlite``):
+    the particles and their provenance, the classes, every label with its
+    annotator and time (and its undo/relabel history), every query round
+    (strategy, score and rank of each queued particle, model used) and every
+    fitted model with its metrics. Model checkpoints are files in ``models/``,
+    written atomically and recorded in the database only once complete. Nothing
+    lives only in memory: any number of :class:`Campaign` objects, in any
+    number of processes, can work on one folder, and a killed process loses at
+    most the label call in progress.
+
+    Create a campaign with :meth:`create`, reopen it with :meth:`open`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An existing campaign folder.
+    pool : str, path-like, array-like or None, default=None
+        Read the volumes from here instead of the recorded source (the data
+        moved); it must hold the same particles with the same volume shape.
+    annotator : str or None, default=None
+        Default annotator of this handle's label calls; None uses the login
+        name.
+
+    Attributes
+    ----------
+    path : Path
+        The campaign folder.
+    classes : list
+        The class labels, in order (ints or strings).
+    n_particles : int
+    volume_shape : tuple of int
+        ``(D, H, W)``, axis order (z, y, x).
+    annotator : str
+        Default annotator of this handle.
+
+    Notes
+    -----
+    Labels: the *current* label of a particle is its latest label, whoever
+    gave it (last label wins); earlier labels stay in :meth:`history`, and
+    :meth:`disagreements` lists particles that annotators labeled
+    differently. :meth:`undo` withdraws a whole label/skip/import call.
+
+    Queue: :meth:`query` always adds a new round of ``n`` particles that are
+    neither labeled, skipped nor queued; particles queued earlier and not
+    labeled yet stay queued (:meth:`queued` lists them all, oldest round
+    first). Before any model can be fitted (fewer than 2 labels) a query is a
+    *cold start*: a random selection drawn from the campaign's
+    ``random_state`` (recorded as such), whatever the strategy.
+
+    Storage: SQLite in WAL mode with ``synchronous=FULL`` and a busy timeout,
+    so concurrent annotators on one machine are safe. SQLite's locking is not
+    safe on network file systems (NFS, SMB): keep the folder on a local disk.
+    Models and callable strategies are pickles: open only campaigns you trust.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skcryoal import CryoNetClassifier
+    >>> from skcryoal.campaign import Campaign
+    >>> from skcryoal.datasets import make_subtomograms
+    >>> X, y = make_subtomograms(12, 2, size=16, snr=10.0, random_state=0)
+    >>> seeds = [label if i < 4 else None for i, label in enumerate(y)]
+    >>> clf = CryoNetClassifier(module__width=4, max_epochs=1, batch_size=4, random_state=0)
+    >>> c = Campaign.create(tempfile.mkdtemp(), X, [0, 1], y=seeds, estimator=clf)
+    >>> ids = c.query(2)  # fits on the 4 seed labels first, then ranks by EMA deviation
+    >>> action = c.label(ids, [int(y[i]) for i in ids], annotator="ana")  # durable now
+    >>> status = c.status()
+    >>> status.n_labeled, status.n_queued, len(status.models)
+    (6, 0, 1)
+    >>> Campaign.open(c.path).labels()["annotator"].tolist()
+    ['seed', 'seed', 'seed', 'seed', 'ana', 'ana']
+    """
+
+    def __init__(self, path, *, pool=None, annotator=None):
+        folder = Path(path).absolute()
+        if not (folder / DB_NAME).is_file():
+            raise FileNotFoundError(
+                2,
+                f"no campaign in {folder} (no {DB_NAME}); create one with "
+                "Campaign.create(path, pool, classes)",
+                str(folder),
+            )
+        self.path = folder
+        self.annotator = check_annotator(annotator)
+        self._store = Store(folder / DB_NAME)
+        try:
+            self._meta = self._store.check_version()
+        except BaseException:
+            self._store.close()
+            raise
+        self._classes = ClassList.from_texts(self._store.class_texts(), self._meta["class_kind"])
+        with open(folder / _model.ESTIMATOR_FILE, "rb") as fh:
+            self._template = pickle.load(fh)
+        self._model_cache = (None, None)
+        self._pool_arg = pool
+        self._volumes_ = None
+        if pool is not None:
+            self._volumes_ = self._open_volumes()
+        remove_stray_temps(folder)
+
+    # ----------------------------------------------------------- creation
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, pool=None, annotator: str | None = None) -> Campaign:
+        """Open an existing campaign; see :class:`Campaign` for the parameters.
+
+        Returns
+        -------
+        campaign : Campaign
+
+        Raises
+        ------
+        FileNotFoundError
+            No campaign in ``path``.
+        NewerCampaignError
+            The campaign was written by a newer skcryoal.
+        ValueError
+            ``pool`` does not hold this campaign's particles or volume shape.
+        """
+        return cls(path, pool=pool, annotator=annotator)
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike,
+        pool,
+        classes,
+        *,
+        y=None,
+        estimator=None,
+        strategy=None,
+        random_state=0,
+        annotator: str | None = None,
+        overwrite: bool = False,
+        label_column: str | None = None,
+    ) -> Campaign:
+        """Create a campaign folder over a pool of subtomograms.
+
+        Everything is validated before anything is written.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The campaign folder (created; may exist, holding other files).
+        pool : str, path-like or array-like
+            A particle table (``.star``/``.csv``), a directory of MRC files or a
+            single MRC stack, read lazily with
+            :func:`skcryoal.io.read_subtomograms` (``mmap=True``) and recorded
+            by path; or an array (ndarray, memmap, lazy array) of shape
+            ``(n, 1, D, H, W)`` or ``(n, D, H, W)``, e.g. from
+            :func:`skcryoal.datasets.make_subtomograms`, copied chunk by chunk
+            into ``pool.npy`` in the folder (written atomically, memory-mapped
+            when used). Table rows that carry a label seed the campaign with it
+            (annotator ``"table"``); the other rows are the unlabeled pool.
+        classes : sequence of int or str
+            All classes, in output order; labels must be one of them.
+        y : sequence or None, default=None
+            Seed labels, one per particle, None (or NaN, "") for unlabeled ones
+            (annotator ``"seed"``). Not together with a labeled table.
+        estimator : estimator or None, default=None
+            Unfitted model cloned for every fit, stored pickled in the folder.
+            Default: ``CryoNetClassifier(classes=classes,
+            random_state=<campaign seed>)``. A given estimator is used as it
+            is (its own ``random_state``), except that a ``classes`` parameter
+            left None is set to ``classes``.
+        strategy : str, (str, dict), callable or None, default=None
+            Query strategy: a registered name (:func:`skcryoal.query.get_strategy`),
+            a spec with parameters (``"ema:subsample=5000"`` or
+            ``("ema", {"subsample": 5000})``) or a picklable callable
+            ``strategy(learner, X_pool, n_instances)`` (stored in the folder).
+            Default ``"ema"`` (EMA deviation). Registered strategies get a
+            ``random_state`` derived from the campaign's per round.
+        random_state : int, RandomState or None, default=0
+            Seed of the campaign (default estimator, cold-start selections,
+            strategies). None draws one; the seed is recorded either way.
+        annotator : str or None, default=None
+            Default annotator of the returned handle; None uses the login name.
+        overwrite : bool, default=False
+            Replace a campaign already in ``path`` (its labels, queue and models
+            are deleted). Other files in the folder are left alone.
+        label_column : str or None, default=None
+            Label column of a table pool. By default ``skcryoalLabelText`` or
+            ``skcryoalLabel`` (as :func:`~skcryoal.io.write_subtomograms`
+            writes them); RELION's ``rlnClassNumber`` (what a classification
+            assigned) seeds labels only when named here.
+
+        Returns
+        -------
+        campaign : Campaign
+
+        Raises
+        ------
+        FileExistsError
+            ``path`` holds a campaign and ``overwrite`` is False.
+        ValueError
+            Bad classes, labels that are not classes, a bad pool.
+        """
+        folder, annotator, volumes = create_folder(
+            path,
+            pool,
+            classes,
+            y=y,
+            estimator=estimator,
+            strategy=strategy,
+            random_state=random_state,
+            annotator=annotator,
+            overwrite=overwrite,
+            label_column=label_column,
+        )
+        campaign = cls(folder, annotator=annotator)
+        campaign._volumes_ = volumes
+        return campaign
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._store.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return f"Campaign({str(self.path)!r})"
+
+    # --------------------------------------------------------- properties
+    @property
+    def classes(self) -> list:
+        """The class labels, in order."""
+        return list(self._classes.values)
+
+    @property
+    def n_particles(self) -> int:
+        """Number of particles in the pool."""
+        return int(self._meta["pool"]["n"])
+
+    @property
+    def volume_shape(self) -> tuple:
+        """Spatial shape ``(D, H, W)`` of the volumes, axis order (z, y, x)."""
+        return tuple(self._meta["pool"]["volume_shape"])
+
+    def _open_volumes(self):
+        rows = [r for _, r in _tables.provenance(self)] if self._pool_arg is not None else None
+        return open_pool(self.path, self._meta["pool"], rows, self._pool_arg)
+
+    @property
+    def _volumes(self):
+        if self._volumes_ is None:
+            self._volumes_ = self._open_volumes()
+        return self._volumes_
+
+    def volume(self, particle_id: int) -> np.ndarray:
+        """Return one particle's volume.
+
+        Parameters
+        ----------
+        particle_id : int
+
+        Returns
+        -------
+        volume : ndarray of shape (D, H, W), float32
+        """
+        (pid,) = check_ids([particle_id], self.n_particles) or [None]
+        return np.asarray(self._volumes[pid], dtype=np.float32).reshape(self.volume_shape)
+
+    # ------------------------------------------------------------- labels
+    def _current_labels(self):
+        return {
+            pid: s[1] for pid, s in self._store.current().items() if s[0] in ("label", "relabel")
+        }
+
+    def label(self, ids, labels, annotator: str | None = None) -> int | None:
+        """Label particles, in one durable transaction.
+
+        Any particle can be labeled, queued or not; a labeled particle leaves
+        the queue. Relabeling is allowed: the last label wins, and the earlier
+        one stays in :meth:`history`.
+
+        Parameters
+        ----------
+        ids : int or sequence of int
+            Particle ids (pool rows), distinct.
+        labels : class or sequence of classes
+            One label for all ids, or one per id. Integer classes may be given
+            as text (``"3"``).
+        annotator : str or None, default=None
+            Who labels; defaults to the handle's ``annotator``.
+
+        Returns
+        -------
+        action_id : int or None
+            The recorded action (None when ``ids`` is empty).
+
+        Raises
+        ------
+        ValueError
+            An unknown class, an id not in the campaign, a repeated id; nothing
+            is recorded then.
+        """
+        ids = check_ids(ids, self.n_particles)
+        texts = self._classes.texts_of(labels, len(ids))
+        annotator = check_annotator(annotator or self.annotator)
+        if not ids:
+            return None
+        return self._store.record("label", annotator, list(zip(ids, texts)))[0]
+
+    def skip(self, ids, annotator: str | None = None) -> int | None:
+        """Mark particles as skipped (cannot be labeled), in one durable transaction.
+
+        Skipped particles leave the queue and are never queried again. The
+        latest action wins: a later label supersedes the skip, a skip
+        supersedes an earlier label, and :meth:`undo` withdraws it.
+
+        Parameters
+        ----------
+        ids : int or sequence of int
+            Particle ids (pool rows), distinct.
+        annotator : str or None, default=None
+            Who skips; defaults to the handle's ``annotator``.
+
+        Returns
+        -------
+        action_id : int or None
+            The recorded action (None when ``ids`` is empty).
+        """
+        ids = check_ids(ids, self.n_particles)
+        annotator = check_annotator(annotator or self.annotator)
+        if not ids:
+            return None
+        return self._store.record("skip", annotator, [(i, None) for i in ids])[0]
+
+    def undo(self, annotator: str | None = None) -> dict | None:
+        """Undo the latest label, skip or import call (of ``annotator`` if given).
+
+        The particles get back their state from before the call (another
+        annotator's label, if that came earlier; queued particles are queued
+        again). Seed labels are not undone.
+
+        Returns
+        -------
+        undone : dict or None
+            ``action_id``, ``kind``, ``annotator``, ``time``, ``particle_ids``,
+            ``labels`` and ``undo_action_id``; None if nothing is left to undo.
+        """
+        who = None if annotator is None else check_annotator(annotator)
+        undone = self._store.undo(who)
+        if undone is not None:
+            undone["labels"] = [
+                None if t is None else self._classes.value(t) for t in undone["labels"]
+            ]
+        return undone
+
+    def queued(self) -> np.ndarray:
+        """Return the queued particles not labeled or skipped yet, oldest round first.
+
+        Returns
+        -------
+        ids : ndarray of int64
+        """
+        current = self._store.current()
+        return np.asarray(
+            [r[1] for r in self._store.queue() if r[1] not in current], dtype=np.int64
+        )
+
+    def labels(self) -> pd.DataFrame:
+        """Return the current label of every labeled particle.
+
+        Returns
+        -------
+        labels : DataFrame
+            ``particle_id``, ``label`` (a class), ``annotator`` and ``time``
+            (UTC) of the label in force, sorted by particle id.
+        """
+        return _tables.labels(self)
+
+    def history(self) -> pd.DataFrame:
+        """Every label event, oldest first.
+
+        Returns
+        -------
+        history : DataFrame
+            ``event_id``, ``action_id``, ``particle_id``, ``event`` (``label``,
+            ``relabel``, ``skip``, ``undo``), ``label``, ``annotator``,
+            ``time``, ``action`` (``seed``, ``label``, ``skip``, ``import``,
+            ``undo``) and ``undone`` (whether the event was withdrawn).
+        """
+        return _tables.history(self)
+
+    def disagreements(self) -> pd.DataFrame:
+        """Particles that annotators labeled differently.
+
+        Each annotator's latest label of a particle counts (so correcting
+        oneself is not a disagreement); seed labels count as annotator
+        ``"table"`` (or ``"seed"``), so relabeling a seed differently is one.
+
+        Returns
+        -------
+        disagreements : DataFrame
+            One row per (particle, annotator): ``particle_id``, ``annotator``,
+            that annotator's latest ``label`` and its ``time``, and the
+            particle's ``current_label`` (the last label given, by anyone).
+        """
+        return _tables.disagreements(self)
+
+    def rounds(self) -> pd.DataFrame:
+        """Return the query rounds, oldest first.
+
+        Returns
+        -------
+        rounds : DataFrame
+            ``round_id``, ``time``, ``annotator``, ``strategy`` (the strategy
+            used, e.g. ``RandomQuery(...)`` at a cold start), ``configured``
+            (the campaign's strategy spec), ``cold_start``, ``model_id`` (the
+            model that ranked the particles), ``seed``, ``n_requested`` and
+            ``n_queued``. Each particle's rank and score are in
+            :meth:`particles`.
+        """
+        return _tables.rounds(self)
+
+    def particles(self) -> pd.DataFrame:
+        """Every particle with its provenance, current label and queue state.
+
+        Returns
+        -------
+        particles : DataFrame
+            ``particle_id`` (pool row), the provenance columns (every column of
+            the source table, ``skcryoal_file``, ``skcryoal_index``), then
+            ``label``, ``annotator``, ``labeled_at``, ``skipped``, ``queued``,
+            ``round``, ``rank`` and ``score``.
+        """
+        return _tables.particles(self)
+
+    def status(self) -> CampaignStatus:
+        """Return where the campaign stands.
+
+        Returns
+        -------
+        status : CampaignStatus
+            Counts (labeled, queued, skipped, per class), rounds, models with
+            their metrics, disagreements; prints readably and renders as HTML
+            in notebooks.
+        """
+        return _tables.status(self)
+
+    def widget(self, **kwargs):
+        """Return a notebook widget to label the queued particles.
+
+        Three orthoslices of the current particle (with a slab average), class
+        buttons with keyboard shortcuts, skip, undo, progress, and "retrain and
+        queue the next batch" with a progress bar. Every click is stored at
+        once. Needs ipywidgets (``pip install 'skcryoal[notebook]'``).
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :class:`~skcryoal.campaign.CampaignWidget` (``annotator``,
+            ``slab``, ``batch_size``, ``cmap``...).
+
+        Returns
+        -------
+        widget : CampaignWidget
+            Displays itself as the last expression of a notebook cell.
+        """
+        from ._widget import CampaignWidget
+
+        return CampaignWidget(self, **kwargs)

@@ -1,0 +1,130 @@
+"""Creating a campaign folder: validate everything, then write pool, specs and store."""
+
+import shutil
+from pathlib import Path
+
+from .._version import __version__
+from . import _model
+from ._checkpoint import MODELS_DIR
+from ._classes import ClassList, seed_texts
+from ._pool import POOL_FILE, read_pool, save_array_pool, to_json, tomo_name
+from ._store import DB_NAME, Store, now
+from ._validation import check_annotator
+
+OWNED = (
+    DB_NAME,
+    f"{DB_NAME}-wal",
+    f"{DB_NAME}-shm",
+    POOL_FILE,
+    _model.ESTIMATOR_FILE,
+    _model.STRATEGY_FILE,
+)
+
+
+def create_folder(
+    path,
+    pool,
+    classes,
+    *,
+    y,
+    estimator,
+    strategy,
+    random_state,
+    annotator,
+    overwrite,
+    label_column,
+):
+    """Write a new campaign folder; see :meth:`Campaign.create`.
+
+    Returns
+    -------
+    folder : Path
+    annotator : str
+    volumes : array-like or None
+        The pool's volumes when read from files (None for arrays, which are
+        memory-mapped from the folder).
+    """
+    folder = Path(path).absolute()
+    class_list = ClassList(classes)
+    annotator = check_annotator(annotator)
+    existing = [name for name in (*OWNED, MODELS_DIR) if (folder / name).exists()]
+    if existing and not overwrite:
+        raise FileExistsError(
+            17,
+            f"{folder} already holds a campaign ({', '.join(existing)}); reopen it with "
+            "Campaign.open(path), or pass overwrite=True to replace it (its labels, queue "
+            "and models are deleted)",
+            str(folder),
+        )
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(20, "a campaign is a folder; this is a file", str(folder))
+    source = read_pool(pool, label_column=label_column)
+    n = len(source.volumes)
+    seeds, seed_annotator = {}, "table"
+    if y is not None:
+        if source.labels is not None and any(v is not None for v in source.labels):
+            raise ValueError(
+                "the pool's table carries labels and y= was given too; pass the labels "
+                "one way (blank the table's label column, or drop y=)."
+            )
+        seeds, seed_annotator = seed_texts(class_list, y, n, source="y"), "seed"
+    elif source.labels is not None:
+        seeds = seed_texts(class_list, source.labels, n, source=f"the table {source.source}")
+    seed = _model.resolve_seed(random_state)
+    spec, strategy_bytes = _model.strategy_spec(strategy)
+    template = _model.estimator_template(estimator, class_list, seed)
+    meta = {
+        "created": now(),
+        "skcryoal_version": __version__,
+        "creator": annotator,
+        "seed": seed,
+        "class_kind": class_list.kind,
+        "strategy": spec,
+        "pool": {
+            "kind": source.kind,
+            "source": source.source,
+            "n": n,
+            "volume_shape": list(source.volume_shape),
+        },
+        "columns": source.columns,
+        "blocks": source.blocks,
+        "seed_annotator": seed_annotator,
+    }
+
+    # everything is valid: write, the store last (one transaction)
+    if existing:
+        _remove_campaign(folder)
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        _write(folder, source, template, strategy_bytes, meta, class_list, seeds, seed_annotator)
+    except BaseException:
+        # e.g. a NaN volume found while copying the pool: leave nothing behind
+        _remove_campaign(folder)
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder, annotator, (source.volumes if source.kind == "path" else None)
+
+
+def _write(folder, source, template, strategy_bytes, meta, class_list, seeds, seed_annotator):
+    if source.kind == "array":
+        save_array_pool(source.volumes, folder)
+    _model.save_specs(folder, template, strategy_bytes)
+    particles = (
+        (pid, row.get("skcryoal_file"), row.get("skcryoal_index"), tomo_name(row), to_json(row))
+        for pid, row in enumerate(source.rows)
+    )
+    store = Store(folder / DB_NAME)
+    try:
+        store.initialize(meta, class_list.texts, particles, seeds, seed_annotator)
+    finally:
+        store.close()
+
+
+def _remove_campaign(folder):
+    for name in OWNED:
+        (folder / name).unlink(missing_ok=True)
+    shutil.rmtree(folder / MODELS_DIR, ignore_errors=True)
+    for temp in folder.glob(".*.tmp*"):
+        temp.unlink(missing_ok=True)

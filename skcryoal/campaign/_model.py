@@ -1,0 +1,485 @@
+"""The model side of a campaign: strategy and estimator specs, fit, query, learner."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import numbers
+import pickle
+import signal
+import threading
+import time
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+from sklearn.base import clone
+
+from ..utils._atomic import atomic_write_bytes
+from ._checkpoint import CheckpointError, load_checkpoint, write_checkpoint
+from ._store import labels_digest
+
+DEFAULT_STRATEGY = "ema"
+STRATEGY_FILE = "strategy.pkl"
+ESTIMATOR_FILE = "estimator.pkl"
+_HOOK = "skcryoal_campaign_epochs"
+
+
+# ------------------------------------------------------------------ specs
+def resolve_seed(random_state):
+    """Return the campaign's integer seed (recorded, so that it is reproducible)."""
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy % (2**31 - 1))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if not 0 <= random_state < 2**32:
+            raise ValueError(f"random_state must be in [0, 2**32); got {random_state}.")
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31 - 1))
+    raise TypeError(
+        "random_state must be an int, a numpy RandomState or None (a seed drawn now and "
+        f"recorded); got {random_state!r}."
+    )
+
+
+def round_seed(seed, round_number):
+    """Seed of one query round: different each round, reproducible from the campaign seed."""
+    return int(np.random.SeedSequence([seed, round_number]).generate_state(1)[0] % (2**31 - 1))
+
+
+def _takes(fn, name):
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def strategy_spec(strategy):
+    """Validate ``strategy`` and return ``(spec, pickled_bytes or None)``.
+
+    ``spec`` is JSON-ready: ``{"name", "params"}`` for a registered strategy,
+    ``{"pickle", "repr"}`` for a callable.
+    """
+    from ..query import get_strategy
+
+    if strategy is None:
+        strategy = DEFAULT_STRATEGY
+    if isinstance(strategy, tuple) and len(strategy) == 2 and isinstance(strategy[0], str):
+        name, params = strategy[0], dict(strategy[1] or {})
+    elif isinstance(strategy, str):
+        from ..benchmark._specs import parse_strategy_spec
+
+        parsed = parse_strategy_spec(strategy)
+        if parsed.classifier_params or parsed.semi_supervised is not None:
+            raise ValueError(
+                f"strategy {strategy!r}: 'clf.*' and 'semi' options belong to benchmarks; "
+                "configure the campaign's estimator=... instead."
+            )
+        name, params = parsed.name, dict(parsed.params)
+    elif callable(strategy) and not isinstance(strategy, type):
+        try:
+            data = pickle.dumps(strategy, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            raise TypeError(
+                f"strategy {strategy!r} cannot be pickled ({exc}); the campaign stores it in "
+                "its folder. Use a module-level function or a strategy instance, not a lambda "
+                "or closure, or pass a registered name such as 'ema'."
+            ) from exc
+        return {"pickle": STRATEGY_FILE, "repr": repr(strategy)[:500]}, data
+    else:
+        raise TypeError(
+            "strategy must be a registered name ('ema', 'entropy', ...), a spec string "
+            "('ema:subsample=500'), a (name, params) pair or a picklable callable; got "
+            f"{strategy!r}."
+        )
+    if "random_state" in params:
+        raise ValueError(
+            "Do not set the strategy's random_state: the campaign derives one per round "
+            "from its own random_state."
+        )
+    get_strategy(name, **params)  # raises for an unknown name or parameter
+    return {"name": name, "params": params}, None
+
+
+def make_strategy(folder, spec, seed):
+    """Instantiate the campaign's strategy for one round."""
+    from ..query import get_strategy
+
+    if "pickle" in spec:
+        return pickle.loads((folder / spec["pickle"]).read_bytes())
+    cls = type(get_strategy(spec["name"], **spec["params"]))
+    params = dict(spec["params"])
+    if _takes(cls, "random_state"):
+        params["random_state"] = seed
+    return get_strategy(spec["name"], **params)
+
+
+def estimator_template(estimator, classes, seed):
+    """Return the unfitted estimator the campaign clones for every fit."""
+    if estimator is None:
+        from ..classifier import CryoNetClassifier
+
+        return CryoNetClassifier(classes=list(classes.values), random_state=seed)
+    if isinstance(estimator, type) or not hasattr(estimator, "fit"):
+        raise TypeError(
+            f"estimator must be an estimator instance with fit/predict_proba; got {estimator!r}."
+        )
+    try:
+        template = clone(estimator)
+    except Exception as exc:
+        raise TypeError(f"estimator {estimator!r} cannot be cloned ({exc}).") from exc
+    params = template.get_params() if hasattr(template, "get_params") else {}
+    for key, value in params.items():
+        if key != "classes" and not key.endswith("__classes"):
+            continue
+        if value is None:
+            template.set_params(**{key: list(classes.values)})
+        elif sorted(map(str, value)) != sorted(classes.texts):
+            raise ValueError(
+                f"the estimator's {key}={list(value)} differ from the campaign's classes "
+                f"{classes.values}; leave {key}=None or make them equal."
+            )
+    return template
+
+
+def save_specs(folder, template, strategy_bytes):
+    """Store the estimator template (and a callable strategy) atomically."""
+    try:
+        data = pickle.dumps(template, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        raise TypeError(
+            f"the estimator cannot be pickled ({exc}); the campaign stores it in its folder."
+        ) from exc
+    atomic_write_bytes(folder / ESTIMATOR_FILE, data)
+    if strategy_bytes is not None:
+        atomic_write_bytes(folder / STRATEGY_FILE, strategy_bytes)
+
+
+# -------------------------------------------------------------------- fit
+def _final_step(estimator):
+    steps = getattr(estimator, "steps", None)
+    return steps[-1][1] if steps else estimator
+
+
+def _EpochHook():  # noqa: N802 - a class factory, so that skorch is imported lazily
+    from skorch.callbacks import Callback
+
+    class EpochHook(Callback):
+        def __init__(self, fn):
+            self.fn = fn
+            self.error = None
+
+        def on_epoch_end(self, net, **kwargs):
+            try:
+                self.fn(len(net.history), int(net.max_epochs))
+            except BaseException as exc:
+                self.error = exc  # skorch swallows KeyboardInterrupt: re-raised after fit
+                raise
+
+    return EpochHook
+
+
+@contextlib.contextmanager
+def _epoch_hook(estimator, on_epoch):
+    clf = _final_step(estimator)
+    original = getattr(clf, "callbacks", "disable")
+    if on_epoch is None or original == "disable" or not hasattr(clf, "initialize_callbacks"):
+        yield None
+        return
+    hook = _EpochHook()(on_epoch)
+    clf.set_params(callbacks=[*(original or []), (_HOOK, hook)])
+    try:
+        yield hook
+    finally:
+        # drop the hook before pickling: the callable may be a closure
+        clf.callbacks = original
+        if hasattr(clf, "callbacks_"):
+            clf.callbacks_ = [(n, c) for n, c in clf.callbacks_ if n != _HOOK]
+
+
+@contextlib.contextmanager
+def _interrupt_guard():
+    """Record Ctrl-C during a fit: skorch catches it and returns a half-trained net."""
+    hit = []
+    if threading.current_thread() is not threading.main_thread():
+        yield hit
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_IGN, None):  # interrupts are ignored (or not ours to handle)
+        yield hit
+        return
+
+    def handler(signum, frame):
+        hit.append(True)
+        if callable(previous):
+            previous(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield hit
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def labeled_arrays(campaign, labels):
+    """Return (ids, X, y) of the given ``{particle_id: label_text}``, ids sorted."""
+    ids = np.array(sorted(labels), dtype=np.int64)
+    X = np.asarray(campaign._volumes[ids], dtype=np.float32) if len(ids) else None
+    values = [campaign._classes.value(labels[i]) for i in ids]
+    return ids, X, np.asarray(values)
+
+
+def fit_campaign(campaign, on_epoch=None):
+    """Cold re-fit on all current labels, checkpoint, record; see Campaign.fit."""
+    labels = campaign._current_labels()
+    if len(labels) < 2:
+        raise ValueError(
+            f"fit needs at least 2 labeled particles; the campaign has {len(labels)}. "
+            "Label more first (campaign.label(ids, labels))."
+        )
+    digest = labels_digest(labels)
+    ids, X, y = labeled_arrays(campaign, labels)
+    estimator = clone(campaign._template)
+    start = time.perf_counter()
+    with _interrupt_guard() as interrupted, _epoch_hook(estimator, on_epoch) as hook:
+        estimator.fit(X, y)
+    if hook is not None and hook.error is not None:
+        raise hook.error
+    if interrupted:
+        raise KeyboardInterrupt("fit interrupted; no model was recorded.")
+    seconds = time.perf_counter() - start
+    if on_epoch is not None and hook is None:
+        on_epoch(1, 1)
+    metrics = _metrics(estimator, X, y, campaign._classes, seconds)
+    record = write_checkpoint(campaign.path, estimator)
+    record.update(n_labels=len(ids), labels_digest=digest, metrics=metrics)
+    model_id = campaign._store.add_model(record)
+    campaign._model_cache = (model_id, estimator)
+    return estimator
+
+
+def _metrics(estimator, X, y, classes, seconds):
+    accuracy = float(np.mean(np.asarray(estimator.predict(X)) == y))
+    counts = {t: 0 for t in classes.texts}
+    for value in y:
+        counts[str(value)] += 1
+    metrics = {
+        "train_accuracy": accuracy,
+        "n_labels": int(len(y)),
+        "per_class": counts,
+        "fit_seconds": round(seconds, 3),
+    }
+    history = getattr(_final_step(estimator), "history", None)
+    if history:
+        loss = history[-1].get("train_loss")
+        if loss is not None:
+            metrics["train_loss"] = float(loss)
+        metrics["epochs"] = len(history)
+    return metrics
+
+
+# ------------------------------------------------------------------ query
+def _eligible(campaign):
+    current = campaign._store.current()
+    taken = set(current) | {r[1] for r in campaign._store.queue()}
+    eligible = np.setdiff1d(np.arange(campaign.n_particles), np.fromiter(taken, np.int64))
+    labels = {pid: s[1] for pid, s in current.items() if s[0] in ("label", "relabel")}
+    return eligible, labels
+
+
+def query_campaign(campaign, n, refit, *, attempts=3):
+    """Queue a new round of ``n`` particles; see Campaign.query."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"n must be a positive integer; got {n!r}.")
+    eligible, labels = _eligible(campaign)
+    if n > len(eligible):
+        raise ValueError(
+            f"asked for {n} particles but only {len(eligible)} are neither labeled, skipped "
+            f"nor queued; query({len(eligible)}) or fewer."
+            if len(eligible)
+            else "every particle is labeled, skipped or queued already; nothing left to query."
+        )
+    spec = campaign._meta["strategy"]
+    probe = make_strategy(campaign.path, spec, 0)
+    if refit and getattr(probe, "requires_fit", True) and len(labels) >= 2:
+        _, record = campaign._latest_model()
+        if record is None or record["labels_digest"] != labels_digest(labels):
+            fit_campaign(campaign)
+    queued = []
+    # Another process may queue some of the same particles between our read
+    # and our write; those are left out and the missing ones selected again.
+    for _ in range(attempts):
+        eligible, labels = _eligible(campaign)
+        missing = min(n - len(queued), len(eligible))
+        if missing <= 0:
+            break
+        queued += _select_round(campaign, spec, eligible, labels, missing)
+    if len(queued) < n:
+        warnings.warn(
+            f"queued {len(queued)} of the {n} particles asked for: other processes took the "
+            "rest meanwhile.",
+            stacklevel=3,
+        )
+    return np.asarray(queued, dtype=np.int64)
+
+
+def _select_round(campaign, spec, eligible, labels, n):
+    """Select ``n`` of ``eligible`` and record them as one round; return the queued ids."""
+    from ..learner import ActiveLearner
+    from ..query import RandomQuery
+    from ..utils._batches import RowSubset
+
+    seed = round_seed(campaign._meta["seed"], len(campaign._store.rounds()) + 1)
+    strategy = make_strategy(campaign.path, spec, seed)
+    requires_fit = getattr(strategy, "requires_fit", True)
+    model, record = campaign._latest_model() if requires_fit else (None, None)
+    cold = requires_fit and model is None
+    used = RandomQuery(random_state=seed) if cold else strategy
+    kwargs = {}
+    if not cold and _takes(used, "X_labeled") and labels:
+        kwargs["X_labeled"] = labeled_arrays(campaign, labels)[1]
+    learner = ActiveLearner(model, query_strategy=used) if model is not None else None
+    idx = used(learner, RowSubset(campaign._volumes, eligible), n_instances=n, **kwargs)
+    if isinstance(idx, tuple):  # a modAL strategy of the (indices, X) kind
+        idx = idx[0]
+    idx = np.asarray(idx).ravel()
+    if len(idx) != n or len(np.unique(idx)) != n or idx.min() < 0 or idx.max() >= len(eligible):
+        raise RuntimeError(
+            f"the strategy {used!r} returned {len(idx)} indices for n_instances={n} over "
+            f"{len(eligible)} candidates; it must return n distinct row indices."
+        )
+    ranked = eligible[idx]
+    info = {
+        "annotator": campaign.annotator,
+        "strategy": {
+            "used": repr(used)[:500],
+            "configured": spec,
+            "cold_start": cold,
+            "n_candidates": int(len(eligible)),
+        },
+        "seed": seed,
+        "model_id": None if record is None else record["model_id"],
+        "cold_start": cold,
+        "n_requested": n,
+    }
+    scores = None if cold else _scores(used, model, campaign._volumes, ranked, kwargs)
+    return campaign._store.add_round(info, [int(i) for i in ranked], scores)[1]
+
+
+def _scores(strategy, model, volumes, ranked, kwargs):
+    """The strategy's score of each selected particle, or None where it has none."""
+    score = getattr(strategy, "score_samples", None)
+    if score is None or model is None:
+        return None
+    try:
+        X = np.asarray(volumes[np.asarray(ranked)], dtype=np.float32)
+        extra = {k: v for k, v in kwargs.items() if _takes(score, k)}
+        values = np.asarray(score(model, X, **extra), dtype=np.float64).ravel()
+    except Exception:  # a score is a record, not a requirement of the query
+        return None
+    return values if len(values) == len(ranked) else None
+
+
+def make_learner(campaign):
+    """An ActiveLearner over the latest model and all current labels."""
+    from ..learner import ActiveLearner
+
+    model, _ = campaign._latest_model()
+    estimator = model if model is not None else clone(campaign._template)
+    spec = campaign._meta["strategy"]
+    seed = round_seed(campaign._meta["seed"], len(campaign._store.rounds()) + 1)
+    result = ActiveLearner(estimator, query_strategy=make_strategy(campaign.path, spec, seed))
+    labels = campaign._current_labels()
+    if labels:
+        _, X, y = labeled_arrays(campaign, labels)
+        result.X_training, result.y_training = X, y
+    return result
+
+
+class ModelMixin:
+    """The model methods of :class:`Campaign` (fit, query, learner, latest model)."""
+
+    def _latest_model(self):
+        """Return (estimator, record) of the latest loadable model, or (None, None)."""
+        for record in reversed(self._store.models()):
+            if self._model_cache[0] == record["model_id"]:
+                return self._model_cache[1], record
+            try:
+                model = load_checkpoint(self.path, record)
+            except CheckpointError:
+                continue  # an incomplete file is never loaded; fall back to an older one
+            self._model_cache = (record["model_id"], model)
+            return model, record
+        return None, None
+
+    @property
+    def model(self):
+        """The latest fitted model whose checkpoint is complete (None before the first fit).
+
+        Loaded from its checkpoint on first use and cached; a model fitted by
+        another process since is picked up on the next access.
+        """
+        return self._latest_model()[0]
+
+    def fit(self, *, on_epoch: Callable[[int, int], object] | None = None):
+        """Fit a new model on all current labels, from scratch, and checkpoint it.
+
+        The paper's protocol: every fit re-initializes the model (a clone of
+        the campaign's estimator) and trains on every current label. The
+        checkpoint is written atomically and recorded with its metrics
+        (training accuracy, labels count, fit time; a campaign has no test set).
+
+        Parameters
+        ----------
+        on_epoch : callable or None, default=None
+            ``on_epoch(epoch, n_epochs)``, called after each epoch of a skorch
+            estimator (once, ``(1, 1)``, for others), e.g. for a progress bar.
+            An exception raised in it cancels the fit; nothing is recorded.
+
+        Returns
+        -------
+        estimator : estimator
+            The fitted model.
+        """
+        return fit_campaign(self, on_epoch)
+
+    def query(self, n: int, *, fit: bool = True) -> np.ndarray:
+        """Queue a new round of ``n`` particles and return their ids, best first.
+
+        Candidates are the particles neither labeled, skipped nor queued
+        already. The round (strategy, seed, model, each particle's rank and
+        score) is recorded before the ids are returned.
+
+        Parameters
+        ----------
+        n : int
+        fit : bool, default=True
+            If the strategy needs a model and the latest one was not fitted on
+            the current labels, fit one first (see :meth:`fit`), so every
+            label counts. False queries with the latest model as it is.
+            Without a model (fewer than 2 labels, or ``fit=False`` before the
+            first fit) the query is a cold start: a random selection drawn
+            from the campaign's ``random_state``, recorded as such.
+
+        Returns
+        -------
+        ids : ndarray of int64
+            If another process queued or labeled some of the selected
+            particles meanwhile, replacements are selected (recorded as a
+            further round); fewer than ``n`` only if that keeps happening (a
+            warning says so).
+        """
+        return query_campaign(self, n, fit)
+
+    @property
+    def learner(self):
+        """A new :class:`~skcryoal.ActiveLearner` over the latest model and all labels.
+
+        Its ``X_training`` / ``y_training`` are the labeled volumes and their
+        labels; ``learner.query(X)`` works as in modAL. Before any fit it wraps
+        an unfitted clone of the estimator. A snapshot: what is done with it
+        is not recorded in the campaign.
+        """
+        return make_learner(self)

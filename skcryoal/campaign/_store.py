@@ -1,0 +1,454 @@
+"""The store of record of a campaign: particles, labels, rounds and models in SQL.
+
+Everything about a campaign that is not a file (pool volumes, model weights)
+lives here, and nothing lives only in memory. SQL goes through the Python
+DB-API (PEP 249) with parameterised statements in ``qmark`` style. The
+SQLite-specific parts are few and marked: :meth:`Store.connect` (pragmas),
+:meth:`Store.transaction` (``BEGIN IMMEDIATE``), ``AUTOINCREMENT`` in the
+schema and ``cursor.lastrowid``; a server database (e.g. PostgreSQL, to serve
+annotators on several machines) would replace those behind the same methods.
+
+Labels are an append-only log: an *action* (one ``label``/``skip`` call, a
+table import, the seed labels, an undo) holds one *event* per particle. The
+current state of a particle is its latest event whose action has not been
+undone; so the last label wins, whoever gave it, and undoing an action brings
+back whatever was current before it (including another annotator's label).
+"""
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+import threading
+from datetime import datetime, timezone
+
+#: version of the schema below; a store of a newer version is refused
+SCHEMA_VERSION = 1
+DB_NAME = "campaign.sqlite"
+UNDOABLE = ("label", "skip", "import")
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE classes (position INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE particles (
+    particle_id INTEGER PRIMARY KEY,
+    file TEXT,
+    stack_index INTEGER,
+    tomo_name TEXT,
+    row_json TEXT NOT NULL
+);
+CREATE TABLE actions (
+    action_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('seed', 'label', 'skip', 'import', 'undo')),
+    annotator TEXT NOT NULL,
+    time TEXT NOT NULL,
+    undone_by INTEGER REFERENCES actions (action_id)
+);
+CREATE TABLE events (
+    event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    action_id INTEGER NOT NULL REFERENCES actions (action_id),
+    particle_id INTEGER NOT NULL REFERENCES particles (particle_id),
+    kind TEXT NOT NULL CHECK (kind IN ('label', 'relabel', 'skip', 'undo')),
+    label TEXT
+);
+CREATE INDEX events_by_particle ON events (particle_id, event_id);
+CREATE INDEX events_by_action ON events (action_id);
+CREATE TABLE rounds (
+    round_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    annotator TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    model_id INTEGER REFERENCES models (model_id),
+    cold_start INTEGER NOT NULL,
+    n_requested INTEGER NOT NULL
+);
+CREATE TABLE queue (
+    round_id INTEGER NOT NULL REFERENCES rounds (round_id),
+    particle_id INTEGER NOT NULL UNIQUE REFERENCES particles (particle_id),
+    rank INTEGER NOT NULL,
+    score REAL,
+    PRIMARY KEY (round_id, particle_id)
+);
+CREATE TABLE models (
+    model_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    time TEXT NOT NULL,
+    n_labels INTEGER NOT NULL,
+    labels_digest TEXT NOT NULL,
+    metrics TEXT NOT NULL
+);
+"""
+
+# latest event per particle among actions not undone (undo events excluded)
+_CURRENT = """
+SELECT e.particle_id, e.kind, e.label, a.annotator, a.time, e.event_id
+FROM events AS e JOIN actions AS a ON a.action_id = e.action_id
+WHERE e.event_id IN (
+    SELECT MAX(e2.event_id)
+    FROM events AS e2 JOIN actions AS a2 ON a2.action_id = e2.action_id
+    WHERE a2.undone_by IS NULL AND e2.kind != 'undo'
+    GROUP BY e2.particle_id
+)
+ORDER BY e.particle_id
+"""
+
+
+def now():
+    """Return the current UTC time as an ISO 8601 string (microseconds)."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def labels_digest(labels):
+    """Return a digest of ``{particle_id: label_text}`` (which labels a model saw)."""
+    h = hashlib.sha256()
+    for pid in sorted(labels):
+        h.update(f"{pid}\t{labels[pid]}\n".encode())
+    return h.hexdigest()
+
+
+class NewerCampaignError(RuntimeError):
+    """The campaign was written by a newer skcryoal (a newer store schema)."""
+
+
+class Store:
+    """A campaign's database: one connection, used under a lock.
+
+    Parameters
+    ----------
+    path : path-like
+        The SQLite file (``campaign.sqlite`` in the campaign folder).
+    timeout : float, default=60.0
+        Seconds to wait for another process's write transaction (busy timeout).
+
+    Notes
+    -----
+    SQLite runs in WAL mode with ``synchronous=FULL``: a committed transaction
+    survives a process kill or a power cut, and readers never block the writer.
+    SQLite's locking is unreliable on network file systems (NFS, SMB): keep the
+    campaign folder on a local disk, and serve annotators on several machines
+    through a server database behind this interface instead.
+    """
+
+    def __init__(self, path, *, timeout=60.0):
+        self.path = str(path)
+        self.timeout = float(timeout)
+        self._lock = threading.RLock()
+        self._conn = self.connect()
+
+    def connect(self):
+        """Open the connection and set the durability pragmas."""
+        conn = sqlite3.connect(
+            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            conn.close()
+            raise OSError(
+                f"{self.path}: SQLite could not switch to WAL mode (got {mode!r}); the "
+                "campaign folder must be on a local file system that supports it."
+            )
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def close(self):
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """Run a block as one write transaction; roll back on any error."""
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def _read(self, sql, params=()):
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # ----------------------------------------------------------- creation
+    def initialize(self, meta, class_texts, particles, seeds, seed_annotator):
+        """Create the schema and fill it, in one transaction.
+
+        Parameters
+        ----------
+        meta : dict of str to JSON-serialisable
+        class_texts : list of str
+        particles : iterable of (particle_id, file, stack_index, tomo_name, row_json)
+        seeds : dict of int to str
+            Seed labels by particle id.
+        seed_annotator : str
+        """
+        with self.transaction() as cur:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    cur.execute(statement)
+            meta = {**meta, "schema_version": SCHEMA_VERSION, "complete": True}
+            cur.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [(k, json.dumps(v)) for k, v in meta.items()],
+            )
+            cur.executemany(
+                "INSERT INTO classes (position, name) VALUES (?, ?)", list(enumerate(class_texts))
+            )
+            cur.executemany(
+                "INSERT INTO particles (particle_id, file, stack_index, tomo_name, row_json) "
+                "VALUES (?, ?, ?, ?, ?)",
+                particles,
+            )
+            if seeds:
+                action = self._new_action(cur, "seed", seed_annotator)
+                cur.executemany(
+                    "INSERT INTO events (action_id, particle_id, kind, label) "
+                    "VALUES (?, ?, 'label', ?)",
+                    [(action, pid, text) for pid, text in sorted(seeds.items())],
+                )
+
+    def check_version(self):
+        """Return the metadata; raise if the store is incomplete or too new."""
+        try:
+            meta = self.meta()
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(
+                f"{self.path} is not a readable campaign database ({exc}). If its creation "
+                "was interrupted, create the campaign again with overwrite=True."
+            ) from exc
+        if not meta.get("complete"):
+            raise ValueError(
+                f"{self.path}: the campaign's creation did not complete; create it again "
+                "with overwrite=True."
+            )
+        version = meta.get("schema_version")
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise NewerCampaignError(
+                f"{self.path} has campaign schema version {version}, but this skcryoal reads "
+                f"versions up to {SCHEMA_VERSION}; it was written by a newer skcryoal. "
+                "Upgrade skcryoal (pip install -U skcryoal) to open it."
+            )
+        return meta
+
+    # --------------------------------------------------------------- reads
+    def meta(self):
+        """Return the metadata as a dict."""
+        return {k: json.loads(v) for k, v in self._read("SELECT key, value FROM meta")}
+
+    def class_texts(self):
+        """Return the class texts in order."""
+        return [r[0] for r in self._read("SELECT name FROM classes ORDER BY position")]
+
+    def particles(self):
+        """Return rows (particle_id, file, stack_index, tomo_name, row_json), by id."""
+        return self._read(
+            "SELECT particle_id, file, stack_index, tomo_name, row_json FROM particles "
+            "ORDER BY particle_id"
+        )
+
+    def current(self, cur=None):
+        """Return ``{particle_id: (kind, label, annotator, time, event_id)}``."""
+        rows = cur.execute(_CURRENT).fetchall() if cur is not None else self._read(_CURRENT)
+        return {r[0]: tuple(r[1:]) for r in rows}
+
+    def history(self):
+        """Return every event with its action, oldest first."""
+        return self._read(
+            "SELECT e.event_id, e.action_id, e.particle_id, e.kind, e.label, a.annotator, "
+            "a.time, a.kind, a.undone_by FROM events AS e JOIN actions AS a "
+            "ON a.action_id = e.action_id ORDER BY e.event_id"
+        )
+
+    def latest_by_annotator(self):
+        """Return (particle_id, annotator, label, time) of each annotator's latest label."""
+        return self._read(
+            "SELECT e.particle_id, a.annotator, e.label, a.time FROM events AS e "
+            "JOIN actions AS a ON a.action_id = e.action_id WHERE e.event_id IN ("
+            " SELECT MAX(e2.event_id) FROM events AS e2 JOIN actions AS a2"
+            " ON a2.action_id = e2.action_id"
+            " WHERE a2.undone_by IS NULL AND e2.kind IN ('label', 'relabel')"
+            " GROUP BY e2.particle_id, a2.annotator)"
+            " ORDER BY e.particle_id, e.event_id"
+        )
+
+    def queue(self, cur=None):
+        """Return (round_id, particle_id, rank, score) of every queued particle, in order."""
+        sql = "SELECT round_id, particle_id, rank, score FROM queue ORDER BY round_id, rank"
+        return cur.execute(sql).fetchall() if cur is not None else self._read(sql)
+
+    def rounds(self):
+        """Return the query rounds as dicts."""
+        cols = ("round_id", "time", "annotator", "strategy", "seed", "model_id", "cold_start")
+        rows = self._read(f"SELECT {', '.join(cols)}, n_requested FROM rounds ORDER BY round_id")
+        out = []
+        for r in rows:
+            d = dict(zip((*cols, "n_requested"), r))
+            d["strategy"] = json.loads(d["strategy"])
+            d["cold_start"] = bool(d["cold_start"])
+            out.append(d)
+        return out
+
+    def models(self):
+        """Return the recorded models as dicts, oldest first."""
+        cols = ("model_id", "file", "sha256", "size", "time", "n_labels", "labels_digest")
+        rows = self._read(f"SELECT {', '.join(cols)}, metrics FROM models ORDER BY model_id")
+        return [{**dict(zip(cols, r[:-1])), "metrics": json.loads(r[-1])} for r in rows]
+
+    def integrity_check(self):
+        """Return SQLite's ``PRAGMA integrity_check`` result (``"ok"`` when sound)."""
+        return "; ".join(str(r[0]) for r in self._read("PRAGMA integrity_check"))
+
+    # -------------------------------------------------------------- writes
+    def _new_action(self, cur, kind, annotator):
+        cur.execute(
+            "INSERT INTO actions (kind, annotator, time) VALUES (?, ?, ?)",
+            (kind, annotator, now()),
+        )
+        return cur.lastrowid
+
+    def record(self, kind, annotator, items, *, skip_unchanged=False):
+        """Record one action (``label``, ``skip`` or ``import``) in one transaction.
+
+        Parameters
+        ----------
+        kind : {"label", "skip", "import"}
+        annotator : str
+        items : list of (particle_id, label_text or None)
+        skip_unchanged : bool, default=False
+            Leave out particles whose current label, by the same annotator, is
+            already the given one (re-importing a sheet records nothing twice).
+
+        Returns
+        -------
+        action_id : int or None
+            None when nothing was left to record.
+        n_recorded : int
+        """
+        with self.transaction() as cur:
+            current = self.current(cur)
+            rows = []
+            for pid, text in items:
+                state = current.get(pid)
+                if kind == "skip":
+                    rows.append((pid, "skip", None))
+                    continue
+                if skip_unchanged and state and state[1] == text and state[2] == annotator:
+                    continue
+                had_label = state is not None and state[0] in ("label", "relabel")
+                rows.append((pid, "relabel" if had_label else "label", text))
+            if not rows:
+                return None, 0
+            action = self._new_action(cur, kind, annotator)
+            cur.executemany(
+                "INSERT INTO events (action_id, particle_id, kind, label) VALUES (?, ?, ?, ?)",
+                [(action, *row) for row in rows],
+            )
+        return action, len(rows)
+
+    def undo(self, annotator=None):
+        """Undo the latest label/skip/import action not undone yet (of ``annotator``).
+
+        Returns
+        -------
+        undone : dict or None
+        """
+        with self.transaction() as cur:
+            sql = (
+                "SELECT action_id, kind, annotator, time FROM actions WHERE undone_by IS NULL "
+                f"AND kind IN ({', '.join('?' * len(UNDOABLE))})"
+            )
+            params = list(UNDOABLE)
+            if annotator is not None:
+                sql += " AND annotator = ?"
+                params.append(annotator)
+            row = cur.execute(sql + " ORDER BY action_id DESC LIMIT 1", params).fetchone()
+            if row is None:
+                return None
+            action_id, kind, who, time = row
+            events = cur.execute(
+                "SELECT particle_id, label FROM events WHERE action_id = ? ORDER BY event_id",
+                (action_id,),
+            ).fetchall()
+            undo_annotator = annotator if annotator is not None else who
+            undo_id = self._new_action(cur, "undo", undo_annotator)
+            cur.executemany(
+                "INSERT INTO events (action_id, particle_id, kind, label) VALUES (?, ?, 'undo', ?)",
+                [(undo_id, pid, label) for pid, label in events],
+            )
+            cur.execute(
+                "UPDATE actions SET undone_by = ? WHERE action_id = ?", (undo_id, action_id)
+            )
+        return {
+            "action_id": action_id,
+            "kind": kind,
+            "annotator": who,
+            "time": time,
+            "particle_ids": [pid for pid, _ in events],
+            "labels": [label for _, label in events],
+            "undo_action_id": undo_id,
+        }
+
+    def add_round(self, round_info, ranked, scores):
+        """Queue the ranked particles that are still free, in one transaction.
+
+        Particles another process labeled, skipped or queued in the meantime
+        are left out (their ranks keep their gaps).
+
+        Returns
+        -------
+        round_id : int or None
+        queued : list of int
+        """
+        with self.transaction() as cur:
+            taken = set(self.current(cur)) | {r[1] for r in self.queue(cur)}
+            keep = [(rank, pid) for rank, pid in enumerate(ranked) if pid not in taken]
+            if not keep:
+                return None, []
+            cur.execute(
+                "INSERT INTO rounds (time, annotator, strategy, seed, model_id, cold_start, "
+                "n_requested) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    now(),
+                    round_info["annotator"],
+                    json.dumps(round_info["strategy"]),
+                    int(round_info["seed"]),
+                    round_info["model_id"],
+                    int(round_info["cold_start"]),
+                    int(round_info["n_requested"]),
+                ),
+            )
+            round_id = cur.lastrowid
+            cur.executemany(
+                "INSERT INTO queue (round_id, particle_id, rank, score) VALUES (?, ?, ?, ?)",
+                [
+                    (round_id, int(pid), rank, None if scores is None else float(scores[rank]))
+                    for rank, pid in keep
+                ],
+            )
+        return round_id, [int(pid) for _, pid in keep]
+
+    def add_model(self, record):
+        """Record a checkpoint written to disk; returns its model id."""
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO models (file, sha256, size, time, n_labels, labels_digest, metrics) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record["file"],
+                    record["sha256"],
+                    int(record["size"]),
+                    now(),
+                    int(record["n_labels"]),
+                    record["labels_digest"],
+                    json.dumps(record["metrics"]),
+                ),
+            )
+            return cur.lastrowid

@@ -1,0 +1,148 @@
+"""The store of record: schema, durability settings, labels, undo, history, disagreements."""
+
+import json
+
+import numpy as np
+import pytest
+
+from skcryoal.campaign import SCHEMA_VERSION, Campaign, NewerCampaignError
+
+from ._helpers import labels_of, sql
+
+
+def test_database_settings_and_schema(make_campaign):
+    c = make_campaign()
+    assert sql(c.path, "PRAGMA journal_mode")[0][0] == "wal"
+    assert c._store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert c._store._conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000
+    assert c._store.integrity_check() == "ok"
+    meta = dict(sql(c.path, "SELECT key, value FROM meta"))
+    assert json.loads(meta["schema_version"]) == SCHEMA_VERSION
+    tables = {r[0] for r in sql(c.path, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"particles", "classes", "actions", "events", "rounds", "queue", "models"} <= tables
+
+
+def test_a_newer_campaign_is_refused(make_campaign):
+    c = make_campaign()
+    sql(c.path, "UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(NewerCampaignError, match="schema version 99.*newer skcryoal.*Upgrade"):
+        Campaign.open(c.path)
+
+
+def test_seed_labels_and_classes(make_campaign, pool):
+    c = make_campaign(n_seeds=5)
+    _, y = pool
+    assert c.classes == [0, 1, 2] and c.n_particles == 30 and c.volume_shape == (16, 16, 16)
+    assert labels_of(c) == {i: int(y[i]) for i in range(5)}
+    assert set(c.labels()["annotator"]) == {"seed"}
+    status = c.status()
+    assert (status.n_labeled, status.n_unlabeled, status.n_queued) == (5, 25, 0)
+    assert sum(status.per_class.values()) == 5 and list(status.per_class) == [0, 1, 2]
+
+
+def test_last_label_wins_and_disagreements_are_reported(make_campaign):
+    c = make_campaign(n_seeds=0)
+    c.label([10, 11], [0, 1], annotator="ana")
+    c.label(10, 2, annotator="bob")  # disagrees with ana
+    c.label(11, "1", annotator="bob")  # agrees (an int class given as text)
+    assert labels_of(c) == {10: 2, 11: 1}
+    assert c.labels().set_index("particle_id").loc[10, "annotator"] == "bob"
+    events = c.history()
+    assert events["event"].tolist() == ["label", "label", "relabel", "relabel"]
+    assert events["annotator"].tolist() == ["ana", "ana", "bob", "bob"]
+    d = c.disagreements()
+    assert d["particle_id"].tolist() == [10, 10]
+    assert dict(zip(d["annotator"], d["label"])) == {"ana": 0, "bob": 2}
+    assert d["current_label"].tolist() == [2, 2]
+    assert c.status().disagreements == 1
+    c.label(10, 0, annotator="ana")  # ana relabels: last label wins again
+    assert labels_of(c)[10] == 0 and c.status().disagreements == 1
+
+
+def test_undo_restores_what_was_current_before(make_campaign):
+    c = make_campaign(n_seeds=2)
+    c.label([5, 6], 1, annotator="ana")
+    c.label(5, 2, annotator="bob")
+    c.skip(7, annotator="ana")
+    undone = c.undo(annotator="ana")  # ana's latest: the skip
+    assert undone["kind"] == "skip" and undone["particle_ids"] == [7]
+    undone = c.undo(annotator="ana")  # then her label of 5 and 6
+    assert undone["particle_ids"] == [5, 6] and undone["labels"] == [1, 1]
+    assert labels_of(c) == {0: labels_of(c)[0], 1: labels_of(c)[1], 5: 2}  # bob's label stays
+    assert c.undo(annotator="ana") is None  # seed labels are not undone
+    assert c.undo()["annotator"] == "bob"
+    assert set(labels_of(c)) == {0, 1}
+    history = c.history()
+    assert (history["event"] == "undo").sum() == 4
+    assert history.loc[history["event"] != "undo", "undone"].sum() == 4
+
+
+def test_skip_leaves_the_queue_and_a_later_label_supersedes_it(make_campaign):
+    c = make_campaign(n_seeds=0)
+    ids = c.query(3)
+    c.skip(ids[0])
+    np.testing.assert_array_equal(c.queued(), ids[1:])
+    assert c.status().n_skipped == 1
+    c.label(ids[0], 1)
+    assert c.status().n_skipped == 0 and labels_of(c) == {int(ids[0]): 1}
+    frame = c.particles().set_index("particle_id")
+    assert frame.loc[int(ids[1]), "queued"] and not frame.loc[int(ids[0]), "queued"]
+    assert frame.loc[int(ids[0]), "label"] == 1 and frame.loc[int(ids[1]), "label"] is None
+
+
+@pytest.mark.parametrize(
+    "ids, labels, match",
+    [
+        ([1, 2], ["ribosome", 0], "unknown class 'ribosome'"),
+        ([1, 30], 0, r"particle ids \[30\] are not in this campaign"),
+        ([-1], 0, r"particle ids \[-1\] are not in this campaign"),
+        ([3, 3], [0, 1], r"\[3\] appear more than once"),
+        ([1, 2], [0], "got 1 labels for 2 particle ids"),
+        ([1.5], 0, "must be integers"),
+        ([1], 7, "unknown class 7.*classes are"),
+    ],
+)
+def test_bad_labels_change_nothing(make_campaign, ids, labels, match):
+    c = make_campaign(n_seeds=2)
+    before = c.history()
+    with pytest.raises(ValueError, match=match):
+        c.label(ids, labels)
+    assert c.history().equals(before)
+    with pytest.raises(ValueError, match="annotator must be"):
+        c.label(1, 0, annotator=" ")
+    assert c.history().equals(before)
+
+
+def test_string_classes_suggest_the_closest_name(tmp_path, pool):
+    X, _ = pool
+    c = Campaign.create(tmp_path / "c", X, ["ribosome", "proteasome", "26S proteasome"])
+    with pytest.raises(ValueError, match="did you mean 'ribosome'"):
+        c.label(0, "ribosme")
+    c.label([0, 1], ["26S%20proteasome", "ribosome"])  # percent-encoded, as in STAR files
+    assert labels_of(c) == {0: "26S proteasome", 1: "ribosome"}
+    assert c.classes == ["ribosome", "proteasome", "26S proteasome"]
+
+
+def test_empty_calls_record_nothing(make_campaign):
+    c = make_campaign(n_seeds=0)
+    assert c.label([], []) is None and c.skip([]) is None and c.undo() is None
+    assert len(c.history()) == 0 and len(c.labels()) == 0
+
+
+def test_status_prints_and_renders(make_campaign):
+    c = make_campaign(n_seeds=3)
+    text = str(c.status())
+    assert "labeled        3 (10.0%)" in text and "none fitted yet" in text
+    assert c.status()._repr_html_().startswith("<table>")
+
+
+def test_an_interrupted_creation_needs_overwrite(tmp_path, pool):
+    X, _ = pool
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "campaign.sqlite").write_bytes(b"")  # killed before the store was filled
+    with pytest.raises(ValueError, match="create the campaign again with overwrite=True"):
+        Campaign.open(folder)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        Campaign.create(folder, X, [0, 1, 2])
+    assert Campaign.create(folder, X, [0, 1, 2], overwrite=True).n_particles == 30
