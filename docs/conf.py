@@ -84,7 +84,15 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "subsection_order": [
         f"../examples/{name}"
-        for name in ("quickstart", "data", "sklearn", "strategies", "io", "semi_supervised")
+        for name in (
+            "quickstart",
+            "campaigns",
+            "data",
+            "sklearn",
+            "strategies",
+            "io",
+            "semi_supervised",
+        )
     ],
     "doc_module": ("skcryoal",),
     "backreferences_dir": "generated/backreferences",

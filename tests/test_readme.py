@@ -1,7 +1,8 @@
 """The README's quickstart runs, and CI runs the README's test command.
 
 The two set-up commands are the README's ``bash`` blocks; other shell snippets
-(e.g. building the docs) use ``shell`` blocks.
+(e.g. building the docs) use ``shell`` blocks. ``python`` blocks are run; ``py``
+blocks are sketches that need the reader's files (e.g. a particle table).
 """
 
 import re

@@ -16,7 +16,7 @@ from ._common import CLIError, threads_value
 __all__ = ["main"]
 
 # Modules implementing the subcommands, in the order shown by --help.
-_COMMANDS = ("._simulate", "._demo", "._benchmark")
+_COMMANDS = ("._simulate", "._demo", "._benchmark", "._campaign")
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -25,6 +25,24 @@ class _ArgumentParser(argparse.ArgumentParser):
         # of exiting so that main() returns the status.
         self.print_usage(sys.stderr)
         raise CLIError(f"{self.prog}: error: {message}")
+
+
+def _add_threads(parser, default):
+    parser.add_argument(
+        "--threads",
+        type=threads_value,
+        default=default,
+        metavar="N",
+        help="CPU threads for torch (default: auto = the CPUs this process may use, from "
+        "its affinity and cgroup quota, capped by OMP_NUM_THREADS). On a shared node or "
+        "beside other jobs, fewer threads than cores is much faster.",
+    )
+    # Nested sub-commands (skcryoal campaign fit ...) accept it too; SUPPRESS keeps
+    # their default from overriding a --threads given before the sub-command name.
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for leaf in action.choices.values():
+                _add_threads(leaf, argparse.SUPPRESS)
 
 
 def _build_parser():
@@ -41,15 +59,7 @@ def _build_parser():
         module = importlib.import_module(module_name, __name__)
         sub = commands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
-        sub.add_argument(
-            "--threads",
-            type=threads_value,
-            default="auto",
-            metavar="N",
-            help="CPU threads for torch (default: auto = the CPUs this process may use, from "
-            "its affinity and cgroup quota, capped by OMP_NUM_THREADS). On a shared node or "
-            "beside other jobs, fewer threads than cores is much faster.",
-        )
+        _add_threads(sub, "auto")
         sub.set_defaults(run_command=module.run, command_prog=sub.prog)
     return parser
 
