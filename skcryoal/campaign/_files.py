@@ -48,7 +48,23 @@ def write_csv(path, frame):
 
 
 # ----------------------------------------------------------- export_batch
-def export_batch(campaign, directory, *, per_page=24):
+def _unimported_rows(campaign, path, queued):
+    """1-based rows of an existing sheet whose label is filled in for a still-queued particle."""
+    frame = _read_sheet(path)
+    if not {"particle_id", "label"} <= set(frame.columns):
+        return []
+    rows = []
+    for n, (pid, label) in enumerate(zip(frame["particle_id"], frame["label"]), start=1):
+        try:
+            pid = int(str(pid).strip())
+        except ValueError:
+            continue
+        if not _is_empty(label) and pid in queued:
+            rows.append(n)
+    return rows
+
+
+def export_batch(campaign, directory, *, per_page=24, overwrite=False):
     """Write the queued batch's label sheets and orthoslice pages; see Campaign.export_batch."""
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
@@ -61,6 +77,18 @@ def export_batch(campaign, directory, *, per_page=24):
     if len(ids) == 0:
         raise ValueError("nothing is queued to export; call campaign.query(n) first.")
     directory = Path(directory)
+    if not overwrite:  # a person's filled-in sheet is never silently replaced
+        queued = set(ids.tolist())
+        for existing in (directory / "batch.csv", directory / "batch.star"):
+            if existing.is_file():
+                rows = _unimported_rows(campaign, existing, queued)
+                if rows:
+                    raise ValueError(
+                        f"{existing} has labels filled in for {len(rows)} particle(s) that are "
+                        f"still queued (rows {rows[:10]}{' ...' if len(rows) > 10 else ''}): "
+                        "import it first (campaign.import_labels()), or pass overwrite=True "
+                        "to replace it."
+                    )
     directory.mkdir(parents=True, exist_ok=True)
     queue = {pid: (round_id, rank) for round_id, pid, rank, _ in campaign._store.queue()}
     sheet = provenance_frame(campaign, ids)
@@ -68,12 +96,13 @@ def export_batch(campaign, directory, *, per_page=24):
     sheet.insert(2, "rank", [queue[int(i)][1] for i in ids])
     sheet["label"] = ""
     files = {
-        "csv": write_csv(directory / "batch.csv", sheet),
-        "star": write_star(directory / "batch.star", sheet),
+        "csv": directory / "batch.csv",
+        "star": directory / "batch.star",
         "pdf": directory / "batch.pdf",
         "pages": [],
         "particle_ids": ids,
     }
+    # the pages first: a volume that cannot be read stops the export before any sheet
     pages = [ids[k : k + per_page] for k in range(0, len(ids), per_page)]
     with atomic_output(files["pdf"]) as tmp, PdfPages(tmp) as pdf:
         for number, page in enumerate(pages, start=1):
@@ -89,6 +118,8 @@ def export_batch(campaign, directory, *, per_page=24):
     for stale in directory.glob("batch-page-*.png"):
         if stale not in files["pages"]:
             stale.unlink(missing_ok=True)
+    write_csv(files["csv"], sheet)
+    write_star(files["star"], sheet)
     return files
 
 
@@ -308,7 +339,7 @@ def _relion_rows(campaign):
 class FilesMixin:
     """The file methods of :class:`Campaign` (sheets, label import, predictions)."""
 
-    def export_batch(self, directory, *, per_page=24):
+    def export_batch(self, directory, *, per_page=24, overwrite=False):
         """Write the queued particles as orthoslice sheets and a label sheet to fill in.
 
         Writes into ``directory`` (created): ``batch.csv`` and ``batch.star``, the
@@ -316,13 +347,19 @@ class FilesMixin:
         and an empty ``label`` column); ``batch-page-NNN.png``, orthoslice sheets
         (central XY, XZ and YZ slices, titled ``#particle_id``) of ``per_page``
         particles each, in rank order; and ``batch.pdf`` with all pages. Every
-        file is written atomically. Fill in the sheet and read it back with
-        :meth:`import_labels`.
+        file is written atomically, the sheets last (a volume that cannot be
+        read stops the export before any sheet is written). Fill in the sheet
+        and read it back with :meth:`import_labels`.
 
         Parameters
         ----------
         directory : str or path-like
         per_page : int, default=24
+        overwrite : bool, default=False
+            Replace a ``batch.csv`` / ``batch.star`` in ``directory`` that has
+            labels filled in for particles still queued (not imported yet).
+            Without it, such a sheet stops the export: a person's work is never
+            replaced silently.
 
         Returns
         -------
@@ -333,9 +370,10 @@ class FilesMixin:
         Raises
         ------
         ValueError
-            Nothing is queued.
+            Nothing is queued, or a sheet with labels not imported yet is in
+            the way (see ``overwrite``).
         """
-        return export_batch(self, directory, per_page=per_page)
+        return export_batch(self, directory, per_page=per_page, overwrite=overwrite)
 
     def import_labels(self, file, annotator=None):
         """Import a filled label sheet (CSV or STAR): validated whole, applied all or nothing.

@@ -79,7 +79,13 @@ def add_arguments(parser):
     add = parser.add_argument
     add("--preset", default="quick", help="benchmark preset (default: quick); see --list-presets")
     add("--list-presets", action="store_true", help="list the presets with their cost and exit")
-    add("--out", metavar="DIR", help="output folder (default: benchmark-<preset>)")
+    add(
+        "--out",
+        metavar="DIR",
+        help="output folder (default: benchmark-<preset>); the labelling campaign of each "
+        "strategy and trial (queries, labels, one model per cycle) is kept in DIR/campaigns/, "
+        "to open with skcryoal.campaign.Campaign.open(folder, pool=X_pool)",
+    )
     add("--dry-run", action="store_true", help="print the configuration and cost estimate only")
     add("--no-progress", action="store_true", help="no progress bars")
 
@@ -413,6 +419,7 @@ def run(args):
             results_file=results_file,
             dataset=dataset,
             progress=progress,
+            campaigns_dir=out / "campaigns",
         )
     except KeyboardInterrupt:
         n_done = len(read_results(results_file)) if results_file.exists() else 0
@@ -426,5 +433,8 @@ def run(args):
     text = summary_markdown(results, title=title)
     atomic_write_text(out / "summary.md", text)
     print(text)
-    print(f"Wrote {results_file}, {out / 'learning_curve.png'} and {out / 'summary.md'}.")
+    print(
+        f"Wrote {results_file}, {out / 'learning_curve.png'} and {out / 'summary.md'}; "
+        f"the campaigns are in {out / 'campaigns'}."
+    )
     return 0

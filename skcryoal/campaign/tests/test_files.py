@@ -35,6 +35,40 @@ def test_export_batch_writes_sheets_and_pages(queued, tmp_path):
     assert sorted(p.name for p in (tmp_path / "batch").glob("*.png")) == ["batch-page-001.png"]
 
 
+def test_export_never_replaces_a_filled_sheet_silently(queued, tmp_path):
+    c, ids = queued
+    files = c.export_batch(tmp_path / "batch")
+    sheet = pd.read_csv(files["csv"], keep_default_na=False)
+    sheet.loc[1, "label"] = str(c.classes[0])  # a person's work, not imported yet
+    sheet.to_csv(files["csv"], index=False)
+    before = files["csv"].read_bytes()
+    with pytest.raises(ValueError, match=r"batch.csv has labels filled in .* \(rows \[2\]\)"):
+        c.export_batch(tmp_path / "batch")
+    assert files["csv"].read_bytes() == before
+    c.import_labels(files["csv"])  # once imported, the sheet may be replaced
+    c.export_batch(tmp_path / "batch")
+    sheet.to_csv(files["csv"], index=False)
+    c.skip(ids[2:])
+    c.query(2)
+    c.export_batch(tmp_path / "batch", overwrite=True)
+
+
+def test_export_reads_every_volume_before_writing_a_sheet(queued, tmp_path, monkeypatch):
+    c, _ = queued
+
+    class Broken:
+        shape = c._volumes.shape
+
+        def __getitem__(self, key):
+            raise OSError("disk gone")
+
+    monkeypatch.setattr(type(c), "_volumes", property(lambda self: Broken()))
+    with pytest.raises(OSError, match="disk gone"):
+        c.export_batch(tmp_path / "batch")
+    assert not (tmp_path / "batch" / "batch.csv").exists()
+    assert not (tmp_path / "batch" / "batch.star").exists()
+
+
 def test_export_needs_a_queue(make_campaign, tmp_path):
     with pytest.raises(ValueError, match="nothing is queued"):
         make_campaign().export_batch(tmp_path / "b")

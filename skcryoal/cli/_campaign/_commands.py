@@ -186,43 +186,6 @@ def _run_query(args):
 
 
 # -------------------------------------------------------------------- export
-def _unimported(sheet, queued):
-    """Rows of an existing label sheet filled in for particles still queued (not imported)."""
-    import pandas as pd
-
-    if sheet.suffix == ".csv":
-        frame = pd.read_csv(sheet, dtype=str, keep_default_na=False)
-    else:
-        import starfile
-
-        frame = starfile.read(sheet, always_dict=True, parse_as_string=["label"])
-        frame = next(iter(frame.values()))
-    if not {"particle_id", "label"} <= set(frame.columns):
-        return []
-    label = frame["label"].astype(str).str.strip()
-    filled = ~label.isin(["", "nan", "None", "<NA>"])
-    pids = pd.to_numeric(frame["particle_id"], errors="coerce")
-    return [n + 1 for n in range(len(frame)) if filled.iloc[n] and pids.iloc[n] in queued]
-
-
-def _check_sheets(args, queued):
-    for sheet in (Path(args.outdir) / "batch.csv", Path(args.outdir) / "batch.star"):
-        if args.overwrite or not sheet.is_file():
-            continue
-        try:
-            rows = _unimported(sheet, set(queued.tolist()))
-        except Exception as exc:  # noqa: BLE001 - whatever the reader raises, stop and ask
-            rows, problem = None, f"cannot be read to check it ({exc})"
-        else:
-            problem = f"has labels filled in for particles not imported yet (rows {rows[:10]})"
-        if rows != []:
-            raise CLIError(
-                f"{args.command_prog}: error: the label sheet {str(sheet)!r} {problem}; import "
-                f"it first (skcryoal campaign import {_shell(args.folder)} {_shell(sheet)}), "
-                "or pass --overwrite to replace it"
-            )
-
-
 def _run_export(args):
     with _open(args) as campaign:
         queued = campaign.queued()
@@ -231,8 +194,7 @@ def _run_export(args):
                 f"{args.command_prog}: error: nothing is queued in {str(args.folder)!r}; queue "
                 f"particles first: skcryoal campaign query {_shell(args.folder)} -n {_DEFAULT_N}"
             )
-        _check_sheets(args, queued)
-        files = campaign.export_batch(args.outdir, per_page=args.per_page)
+        files = campaign.export_batch(args.outdir, per_page=args.per_page, overwrite=args.overwrite)
         classes = campaign.classes
     pages = files["pages"]
     print(f"Exported {len(files['particle_ids'])} queued particles to {args.outdir}:")

@@ -33,6 +33,13 @@ def test_tiny_benchmark_writes_results_plot_and_summary(tmp_path, data_home, cap
     assert set(results["strategy"]) == {"ema", "random", "full-pool"}
     summary = (out / "summary.md").read_text()
     assert "| ema |" in summary and "Full-pool supervision" in summary
+    # each strategy and trial ran as a campaign, kept for inspection (the ceiling is none)
+    assert sorted(p.name for p in (out / "campaigns").iterdir()) == [
+        "ema-trial0",
+        "ema-trial1",
+        "random-trial0",
+        "random-trial1",
+    ]
     assert "Test accuracy" in capsys.readouterr().out
     # running again resumes: nothing left to train, same results
     before = (out / "results.csv").read_text()
@@ -68,6 +75,7 @@ def test_outputs_are_replaced_whole_and_a_torn_config_is_rewritten(
     assert {"config.json", "learning_curve.png", "summary.md", "results.csv"} <= set(replaced)
     assert json.loads((out / "config.json").read_text())["preset"] == "quick"
     assert sorted(p.name for p in out.iterdir()) == [
+        "campaigns",
         "config.json",
         "learning_curve.png",
         "results.csv",
@@ -125,6 +133,11 @@ def test_list_presets_and_dry_run(capsys):
     config = json.loads(capsys.readouterr().out.split("\n}\n")[0] + "}")
     assert config["classifier"]["recipe"] == "sgd-paper" and config["trials"] == 3
     assert config["data"]["dataset"] == "paper-snr005"
+
+
+def test_help_says_where_the_campaigns_are(capsys):
+    assert main(["benchmark", "--help"]) == 0
+    assert "DIR/campaigns/" in " ".join(capsys.readouterr().out.split())
 
 
 def test_budget_value_type():

@@ -104,7 +104,7 @@ def test_full_labelling_loop(tmp_path, capsys, table):
     # a filled sheet not imported yet is not overwritten by a second export
     fill(batch / "batch.csv", y, rows=range(5))
     code, _, err = cli(capsys, "export", folder, batch)
-    assert code == 2 and "not imported yet" in err and "batch.csv" in err
+    assert code == 2 and "still queued" in err and "batch.csv" in err and "--overwrite" in err
     code, out, _ = cli(capsys, "import", folder, batch / "batch.csv", "--annotator", "bob")
     assert code == 0 and "as bob: 5 labels applied, 0 unchanged, 3 rows left empty" in out
     assert "3 still queued" in out
