@@ -3,6 +3,8 @@
 :func:`run_campaign` runs the protocol of Wang et al. (2022) for several
 strategies and trials and returns a tidy table; results are appended to a CSV
 as each cycle finishes, so an interrupted campaign resumes where it stopped.
+Each strategy and trial is a labelling campaign (:mod:`skcryoal.campaign`)
+whose annotator is an oracle: the loop people label with.
 :func:`summary_markdown` and :func:`plot_learning_curves` turn the table into
 the paper's tables and Fig. 1-style curves. ``skcryoal benchmark`` runs it all
 from the command line, with presets for the README's quick run and each of the

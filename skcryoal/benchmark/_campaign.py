@@ -1,28 +1,23 @@
-"""The active-learning protocol of the paper, run for several strategies and trials."""
+"""The active-learning protocol of the paper, run for several strategies and trials.
 
-import copy
-import inspect
-import time
+Each (strategy, trial) is a labelling campaign (:mod:`skcryoal.campaign`) with
+an oracle for annotator; :mod:`._runner` runs its cycles.
+"""
+
+import contextlib
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, f1_score
 
-from ..utils._batches import RowSubset
 from ..utils._validation import check_volumes
 from ._factory import ClassifierFactory
-from ._progress import InterruptGuard, progress_display
-from ._results import (
-    CEILING,
-    COLUMNS,
-    ResultsWriter,
-    decode_indices,
-    encode_indices,
-)
-from ._schedule import budget_schedule, derive_seed, initial_labeled_indices, trial_seeds
+from ._progress import progress_display
+from ._results import CEILING, COLUMNS, ResultsWriter
+from ._runner import Runner, campaign_strategy, run_ceiling, run_strategy_trial
+from ._schedule import budget_schedule, trial_seeds
 from ._specs import as_strategy_spec, split_strategy_list
-
-_CHECKED = ("trial_seed", "n_labeled", "n_pool", "n_test", "strategy_name", "added")
 
 
 def _check_data(X_pool, y_pool, X_test, y_test):
@@ -63,154 +58,48 @@ def _as_specs(strategies):
     return specs
 
 
-def _make_strategy(spec, seed):
-    from ..query import get_strategy
+def _check_configuration(run):
+    """Fail now, not after hours of training, on what no campaign can take."""
+    from ..campaign._classes import ClassList
+    from ..campaign._model import strategy_spec
 
-    if spec.strategy is not None:
-        strategy = copy.deepcopy(spec.strategy)
-        if hasattr(strategy, "random_state"):
-            strategy.random_state = seed
-        return strategy
     try:
-        return get_strategy(spec.name, random_state=seed, **spec.params)
-    except TypeError as exc:
-        raise ValueError(f"strategy {spec.label!r}: {exc}") from exc
+        ClassList(list(run.classes))
+    except ValueError as exc:
+        raise ValueError(f"The labels are the classes of a labelling campaign: {exc}") from exc
+    for spec in run.specs:
+        try:
+            strategy_spec(campaign_strategy(spec))
+        except TypeError as exc:
+            raise ValueError(f"strategy {spec.label!r}: {exc}") from exc
+        run.estimator(spec.name, spec.classifier_params, 0)
 
 
-def _takes_labeled(strategy):
-    try:
-        return "X_labeled" in inspect.signature(strategy).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-class _Campaign:
-    """State shared by the cycles of :func:`run_campaign`."""
-
-    def __init__(self, data, specs, factory, schedule, semi, dataset, progress, writer, classes):
-        self.X_pool, self.y_pool, self.X_test, self.y_test = data
-        self.specs, self.factory, self.schedule = specs, factory, schedule
-        self.semi, self.dataset, self.progress, self.writer = semi, dataset, progress, writer
-        self.classes = classes
-        self.n_pool, self.n_test = len(self.X_pool), len(self.X_test)
-        self.guard = InterruptGuard()
-        self.test_labels = np.unique(self.y_test)
-
-    # ----------------------------------------------------------- estimator
-    def estimator(self, spec_name, classifier_params, seed, desc):
-        est = self.factory(spec_name, seed)
-        params = est.get_params(deep=False) if hasattr(est, "get_params") else {}
-        if classifier_params:
-            try:
-                est.set_params(**classifier_params)
-            except (ValueError, TypeError, AttributeError) as exc:
-                raise ValueError(
-                    f"Cannot set the classifier parameters {classifier_params} on "
-                    f"{type(est).__name__}: {exc}"
-                ) from exc
-        if "classes" in params and params["classes"] is None:
-            # a labeled set may miss classes: the output layer needs them all
-            est.set_params(classes=self.classes)
-        epochs = self.progress.epoch_callback(desc) if "callbacks" in params else None
-        if epochs is not None:
-            callbacks = list(est.callbacks or [])
-            est.set_params(callbacks=callbacks + [("benchmark_epochs", epochs)])
-        return est
-
-    def fit(self, est, labeled, semi):
-        order = np.sort(labeled)  # sequential reads on a memory map
-        if len(order) == self.n_pool:  # full-pool supervision: no copy of the pool
-            X_lab, y_lab = self.X_pool, self.y_pool
-        else:
-            X_lab, y_lab = np.asarray(self.X_pool[order]), self.y_pool[order]
-        kwargs = {}
-        if semi:
-            unlabeled = np.setdiff1d(np.arange(self.n_pool), order, assume_unique=True)
-            kwargs["X_unlabeled"] = RowSubset(self.X_pool, unlabeled)
-        start = time.perf_counter()
-        est.fit(X_lab, y_lab, **kwargs)
-        seconds = time.perf_counter() - start
-        self.guard.check()  # skorch's fit returns normally after Ctrl-C
-        return X_lab, seconds
-
-    def evaluate(self, est):
-        y_pred = np.asarray(est.predict(self.X_test))
-        accuracy = accuracy_score(self.y_test, y_pred)
-        # over the test set's classes: a class never predicted counts as F1 = 0
-        macro_f1 = f1_score(
-            self.y_test, y_pred, labels=self.test_labels, average="macro", zero_division=0
-        )
-        return float(accuracy), float(macro_f1)
-
-    def query(self, spec, est, labeled, in_labeled, X_lab, n_step, seed):
-        strategy = _make_strategy(spec, seed)
-        unlabeled = np.flatnonzero(~in_labeled)
-        kwargs = {"X_labeled": X_lab} if _takes_labeled(strategy) else {}
-        start = time.perf_counter()
-        idx = np.asarray(
-            strategy(est, RowSubset(self.X_pool, unlabeled), n_instances=n_step, **kwargs)
-        ).ravel()
-        seconds = time.perf_counter() - start
-        if (
-            len(idx) != n_step
-            or len(np.unique(idx)) != n_step
-            or idx.min(initial=0) < 0
-            or idx.max(initial=0) >= len(unlabeled)
-        ):
-            raise RuntimeError(
-                f"Strategy {spec.label!r} returned {len(idx)} indices ({len(np.unique(idx))} "
-                f"unique) for n_instances={n_step} over {len(unlabeled)} unlabeled volumes; a "
-                "strategy must return n_instances distinct row indices of X_pool."
-            )
-        return unlabeled[idx], seconds
-
-    # -------------------------------------------------------------- rows
-    def row(self, spec_label, spec_name, trial, seed, cycle, n_labeled, semi, added, queried):
-        return dict(
-            dataset=self.dataset,
-            strategy=spec_label,
-            strategy_name=spec_name,
-            trial=trial,
-            trial_seed=seed,
-            cycle=cycle,
-            n_labeled=n_labeled,
-            fraction=n_labeled / self.n_pool,
-            accuracy=np.nan,
-            macro_f1=np.nan,
-            train_seconds=np.nan,
-            query_seconds=0.0,
-            n_pool=self.n_pool,
-            n_test=self.n_test,
-            semi_supervised=bool(semi),
-            added=encode_indices(added),
-            queried=encode_indices(queried),
-        )
-
-    def record(self, row):
-        if self.writer is not None:
-            self.writer.append(row)
-        return row
-
-
-def _shorten(value):
-    return value if len(str(value)) < 60 else str(value)[:57] + "..."
-
-
-def _check_done(done, expected, path):
-    for name in _CHECKED:
-        have, want = done[name], expected[name]
-        same = (
-            str(have) == str(want)
-            if name in ("added", "strategy_name")
-            else float(have) == float(want)
-        )
-        if not same:
+def _read_done(writer):
+    """The rows already in the results file, by (strategy, trial, cycle)."""
+    done = {}
+    if writer is None:
+        return done
+    for record in writer.existing().to_dict("records"):
+        key = (str(record["strategy"]), int(record["trial"]), int(record["cycle"]))
+        if key in done:
             raise ValueError(
-                f"The results file {str(path)!r} was written by a different campaign: for "
-                f"strategy {expected['strategy']!r}, trial {expected['trial']}, cycle "
-                f"{expected['cycle']} it has {name}={_shorten(have)!r} where this campaign has "
-                f"{_shorten(want)!r}. Use another results file (or --out folder) or delete it."
+                f"The results file {str(writer.path)!r} holds strategy {key[0]!r}, trial "
+                f"{key[1]}, cycle {key[2]} twice; it was not written by run_campaign "
+                "alone. Use another results file."
             )
+        done[key] = record
+    return done
+
+
+@contextlib.contextmanager
+def _campaign_root(campaigns_dir):
+    """Yield (folder of the campaigns, whether they are kept)."""
+    if campaigns_dir is not None:
+        yield Path(campaigns_dir), True  # made with the first campaign
+        return
+    with tempfile.TemporaryDirectory(prefix="skcryoal-benchmark-") as temp:
+        yield Path(temp), False
 
 
 def run_campaign(
@@ -231,6 +120,7 @@ def run_campaign(
     results_file=None,
     dataset="",
     progress=False,
+    campaigns_dir=None,
 ) -> pd.DataFrame:
     """Run the active-learning protocol of Wang et al. (2022) and return learning curves.
 
@@ -240,6 +130,14 @@ def run_campaign(
     the final model of the cycle on the test set (no test-set model
     selection), and asks the strategy for the next ``step`` volumes of the
     unlabeled pool, until the ``final`` budget has been trained on.
+
+    Each (strategy, trial) runs as a :class:`~skcryoal.campaign.Campaign`, the
+    very loop people label with, whose annotator is an
+    :class:`~skcryoal.campaign.OracleAnnotator` that knows ``y_pool``: the
+    initial set is its seed labels, and each cycle is ``campaign.fit`` (cold,
+    seeded), an evaluation on the test set, ``campaign.query`` (seeded) and
+    the oracle's ``campaign.label``. The campaign references the pool (it is
+    not copied) and records every query, label and model.
 
     Parameters
     ----------
@@ -256,16 +154,21 @@ def run_campaign(
         Specs such as ``"ema"``, ``"ema:distance=mse"``, ``"ema:order=lowest"``,
         ``"noema=ema:clf.reg_lambda=0"`` or ``"ema:semi=true"`` (see
         :func:`parse_strategy_spec`), or ready strategy instances (copied,
-        their ``random_state`` set per cycle). A string is split at commas.
+        their ``random_state`` set per cycle; they must be picklable, as
+        campaigns store their strategy). A string is split at commas.
     classifier_factory : callable or None, default=None
-        ``factory(strategy_name, seed) -> estimator``, called for every
-        cycle with the registry name of the strategy (``None`` for an
-        instance; ``"random"`` for the ceiling) and a seed derived from the
-        trial seed and the cycle, identical for all strategies. The
+        ``factory(strategy_name, seed) -> estimator``, called for each
+        (strategy, trial) with the registry name of the strategy (``None``
+        for an instance; ``"random"`` for the ceiling) and the seed of its
+        first cycle. Each cycle trains a fresh clone of it whose
+        ``random_state`` (every ``*random_state`` parameter) is a seed
+        derived from the trial seed and the cycle, identical for all
+        strategies; an estimator without one is cloned as it is. The
         estimator needs ``fit(X, y)`` and ``predict(X)`` (and ``fit(...,
-        X_unlabeled=...)`` for the semi-supervised variant); a ``classes``
-        parameter left at None is set to every label of the data.
-        ``None`` uses ``ClassifierFactory()``.
+        X_unlabeled=...)`` for the semi-supervised variant) and must be
+        picklable (campaigns checkpoint their models); a ``classes``
+        parameter left at None is set to every label of the data, which
+        must be integers or strings. ``None`` uses ``ClassifierFactory()``.
     initial, step, final : float or int, default=0.10, 0.05, 0.40
         Budget schedule, fractions of the pool (float) or counts (int); see
         :func:`budget_schedule`.
@@ -292,6 +195,20 @@ def run_campaign(
         Name of the data, copied into the ``dataset`` column.
     progress : bool, default=False
         Show progress bars over cycles and epochs (tqdm).
+    campaigns_dir : str, path-like or None, default=None
+        Keep the campaign of each (strategy, trial) in a folder here, named
+        ``<strategy>-trial<k>``, to inspect with
+        :meth:`Campaign.open(folder, pool=X_pool) <skcryoal.campaign.Campaign.open>`
+        (its queries with ranks and scores, labels, the record and metrics
+        of each cycle's model, and the final model's checkpoint: earlier
+        checkpoints are deleted as the next is written, as each holds the
+        whole network). None runs them in a temporary folder, each removed
+        as soon as its pair is finished. On resume, a pair with cycles left
+        gets a new campaign, rebuilt from the results file: the initial set
+        and the volumes queried at each finished cycle, labeled by the
+        oracle without fitting or querying (the file holds their outcome);
+        a folder kept by the interrupted run is replaced. Folders of
+        finished pairs are left as they are.
 
     Returns
     -------
@@ -331,58 +248,29 @@ def run_campaign(
     X_pool, y_pool, X_test, y_test = _check_data(X_pool, y_pool, X_test, y_test)
     specs = _as_specs(strategies)
     schedule = budget_schedule(len(X_pool), initial, step, final)
-    n_step = schedule[1] - schedule[0] if len(schedule) > 1 else 0
     seeds = trial_seeds(n_trials, random_state)
     factory = ClassifierFactory() if classifier_factory is None else classifier_factory
     if not callable(factory):
         raise TypeError(
             f"classifier_factory must be callable as factory(strategy_name, seed); got {factory!r}."
         )
-    classes = np.unique(np.concatenate([y_pool, y_test]))
     writer = None if results_file is None else ResultsWriter(results_file)
-    camp = _Campaign(
-        (X_pool, y_pool, X_test, y_test),
-        specs,
-        factory,
-        schedule,
-        bool(semi_supervised),
-        str(dataset),
-        progress_display(progress),
-        writer,
-        classes,
-    )
-    for spec in specs:  # fail on a bad configuration now, not after hours of training
-        if spec.strategy is None:
-            _make_strategy(spec, 0)
-        camp.estimator(spec.name, spec.classifier_params, 0, "check")
-
-    done = {}
-    if writer is not None:
-        for record in writer.existing().to_dict("records"):
-            key = (str(record["strategy"]), int(record["trial"]), int(record["cycle"]))
-            if key in done:
-                raise ValueError(
-                    f"The results file {str(results_file)!r} holds strategy {key[0]!r}, trial "
-                    f"{key[1]}, cycle {key[2]} twice; it was not written by run_campaign "
-                    "alone. Use another results file."
-                )
-            done[key] = record
-
-    plan = [(t, spec) for t in range(len(seeds)) for spec in specs]
-    total = len(plan) * len(schedule) + (len(seeds) if ceiling else 0)
-    keys = [(s.label, t, c) for t, s in plan for c in range(len(schedule))]
-    keys += [(CEILING, t, 0) for t in range(len(seeds))] if ceiling else []
-    rows = []
-    with (
-        camp.guard.active(),
-        camp.progress.bar(
-            total=total, initial=sum(k in done for k in keys), desc="cycles", unit="cycle"
-        ) as bar,
-    ):
-        for trial, spec in plan:
-            rows += _run_strategy_trial(camp, spec, trial, seeds[trial], n_step, done, bar)
-            if ceiling and spec is specs[-1]:
-                rows.append(_run_ceiling(camp, trial, seeds[trial], done, bar))
+    done = _read_done(writer)
+    with _campaign_root(campaigns_dir) as (root, keep):
+        run = Runner(
+            (X_pool, y_pool, X_test, y_test),
+            specs,
+            factory,
+            schedule,
+            bool(semi_supervised),
+            str(dataset),
+            progress_display(progress),
+            writer,
+            root,
+            keep,
+        )
+        _check_configuration(run)
+        rows = _run_all(run, seeds, ceiling, done)
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     order = {s.label: i for i, s in enumerate(specs)}
     order[CEILING] = len(specs)
@@ -390,6 +278,25 @@ def run_campaign(
     table = table.sort_values(["_order", "trial", "cycle"], kind="stable")
     table = table.drop(columns="_order").reset_index(drop=True)
     return _normalize_dtypes(table)
+
+
+def _run_all(run, seeds, ceiling, done):
+    """Run every (trial, strategy) and the ceilings; return the rows, done ones included."""
+    plan = [(t, spec) for t in range(len(seeds)) for spec in run.specs]
+    keys = [(s.label, t, c) for t, s in plan for c in range(len(run.schedule))]
+    keys += [(CEILING, t, 0) for t in range(len(seeds))] if ceiling else []
+    rows = []
+    with (
+        run.guard.active(),
+        run.progress.bar(
+            total=len(keys), initial=sum(k in done for k in keys), desc="cycles", unit="cycle"
+        ) as bar,
+    ):
+        for trial, spec in plan:
+            rows += run_strategy_trial(run, spec, trial, seeds[trial], done, bar)
+            if ceiling and spec is run.specs[-1]:
+                rows.append(run_ceiling(run, trial, seeds[trial], done, bar))
+    return rows
 
 
 def _normalize_dtypes(table):
@@ -408,67 +315,3 @@ def _normalize_dtypes(table):
         .astype(bool)
     )
     return table
-
-
-def _run_strategy_trial(camp, spec, trial, trial_seed, n_step, done, bar):
-    semi = camp.semi if spec.semi_supervised is None else spec.semi_supervised
-    labeled = initial_labeled_indices(camp.n_pool, camp.schedule[0], trial_seed)
-    in_labeled = np.zeros(camp.n_pool, dtype=bool)
-    in_labeled[labeled] = True
-    added = labeled
-    spec_name = spec.name or type(spec.strategy).__name__
-    rows = []
-    for cycle, n_labeled in enumerate(camp.schedule):
-        last = cycle == len(camp.schedule) - 1
-        row = camp.row(spec.label, spec_name, trial, trial_seed, cycle, n_labeled, semi, added, [])
-        key = (spec.label, trial, cycle)
-        if key in done:
-            _check_done(done[key], row, camp.writer.path)
-            row = done[key]
-            queried = decode_indices(row["queried"])
-        else:
-            bar.set_postfix_str(f"{spec.label} trial {trial} n={n_labeled}")
-            fit_seed = derive_seed(trial_seed, "fit", cycle)
-            est = camp.estimator(
-                spec.name, spec.classifier_params, fit_seed, f"{spec.label} n={n_labeled}"
-            )
-            X_lab, row["train_seconds"] = camp.fit(est, labeled, semi)
-            row["accuracy"], row["macro_f1"] = camp.evaluate(est)
-            queried = np.empty(0, dtype=np.int64)
-            if not last:
-                seed = derive_seed(trial_seed, "query", cycle, spec.label)
-                queried, row["query_seconds"] = camp.query(
-                    spec, est, labeled, in_labeled, X_lab, n_step, seed
-                )
-                row["queried"] = encode_indices(queried)
-            del est, X_lab
-            camp.record(row)
-            bar.update(1)
-        rows.append(row)
-        if last:
-            break
-        if len(queried) != n_step or in_labeled[queried].any():
-            raise ValueError(
-                f"Cycle {cycle} of strategy {spec.label!r}, trial {trial} queried "
-                f"{len(queried)} volumes, some already labeled or repeated; expected {n_step} "
-                "new ones. The results file is inconsistent: delete it and rerun."
-            )
-        labeled = np.concatenate([labeled, queried])
-        in_labeled[queried] = True
-        added = queried
-    return rows
-
-
-def _run_ceiling(camp, trial, trial_seed, done, bar):
-    row = camp.row(CEILING, CEILING, trial, trial_seed, 0, camp.n_pool, False, [], [])
-    key = (CEILING, trial, 0)
-    if key in done:
-        _check_done(done[key], row, camp.writer.path)
-        return done[key]
-    bar.set_postfix_str(f"{CEILING} trial {trial}")
-    est = camp.estimator("random", {}, derive_seed(trial_seed, "fit", "ceiling"), CEILING)
-    _, row["train_seconds"] = camp.fit(est, np.arange(camp.n_pool), False)
-    row["accuracy"], row["macro_f1"] = camp.evaluate(est)
-    camp.record(row)
-    bar.update(1)
-    return row

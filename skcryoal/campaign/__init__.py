@@ -4,8 +4,10 @@ A :class:`Campaign` is a folder whose store of record is an SQLite database:
 the particles with their provenance, the classes, every label with its
 annotator and history, every query round and every fitted model (checkpoints
 beside it). People label through it (in a notebook, or with exported sheets
-and :meth:`Campaign.import_labels`); benchmarks run the same loop with an
-:class:`OracleAnnotator` and :func:`run_rounds`.
+and :meth:`Campaign.import_labels`); simulations run the same loop with an
+:class:`OracleAnnotator` and :func:`run_rounds`, and the benchmark
+(:func:`skcryoal.benchmark.run_campaign`) runs each strategy and trial as a
+campaign, through the same steps.
 
 - :class:`Campaign` -- ``create``/``open``, ``query``, ``label``, ``skip``,
   ``undo``, ``fit``, ``predict``, ``export_batch``, ``import_labels``.

@@ -15,7 +15,7 @@ from ._classes import ClassList
 from ._create import create_folder
 from ._files import FilesMixin
 from ._model import ModelMixin
-from ._pool import open_pool
+from ._pool import is_referenced, open_pool
 from ._status import CampaignStatus
 from ._store import DB_NAME, Store
 from ._validation import check_annotator, check_ids
@@ -43,6 +43,9 @@ class Campaign(ModelMixin, FilesMixin):
     pool : str, path-like, array-like or None, default=None
         Read the volumes from here instead of the recorded source (the data
         moved); it must hold the same particles with the same volume shape.
+        Required for a campaign created with ``copy_pool=False``: the array
+        it was created with, checked against the recorded shape, dtype and
+        fingerprint.
     annotator : str or None, default=None
         Default annotator of this handle's label calls; None uses the login
         name.
@@ -73,6 +76,11 @@ class Campaign(ModelMixin, FilesMixin):
     *cold start*: a random selection drawn from the campaign's
     ``random_state`` (recorded as such), whatever the strategy.
 
+    Pool: an array pool is copied into the folder (``pool.npy``), unless
+    created with ``copy_pool=False``: then the folder records its shape, dtype
+    and a fingerprint, and :meth:`open` needs the same array as ``pool=``. A
+    pool given as a path is read in place and recorded by path.
+
     Storage: SQLite in WAL mode with ``synchronous=FULL`` and a busy timeout,
     so concurrent annotators on one machine are safe. SQLite's locking is not
     safe on network file systems (NFS, SMB): keep the folder on a local disk.
@@ -98,6 +106,10 @@ class Campaign(ModelMixin, FilesMixin):
     """
 
     def __init__(self, path, *, pool=None, annotator=None):
+        self._load(path, pool, annotator, None)
+
+    def _load(self, path, pool, annotator, volumes):
+        """Open the folder; ``volumes`` (from :meth:`create`) skips reopening the pool."""
         folder = Path(path).absolute()
         if not (folder / DB_NAME).is_file():
             raise FileNotFoundError(
@@ -119,9 +131,13 @@ class Campaign(ModelMixin, FilesMixin):
             self._template = pickle.load(fh)
         self._model_cache = (None, None)
         self._pool_arg = pool
-        self._volumes_ = None
-        if pool is not None:
-            self._volumes_ = self._open_volumes()
+        self._volumes_ = volumes
+        if volumes is None and (pool is not None or is_referenced(self._meta["pool"])):
+            try:
+                self._volumes_ = self._open_volumes()  # a referenced pool is required and checked
+            except BaseException:
+                self._store.close()
+                raise
         remove_stray_temps(folder)
 
     # ----------------------------------------------------------- creation
@@ -140,7 +156,8 @@ class Campaign(ModelMixin, FilesMixin):
         NewerCampaignError
             The campaign was written by a newer skcryoal.
         ValueError
-            ``pool`` does not hold this campaign's particles or volume shape.
+            ``pool`` does not hold this campaign's particles or volume shape,
+            or is missing for a campaign whose pool was not copied.
         """
         return cls(path, pool=pool, annotator=annotator)
 
@@ -158,6 +175,8 @@ class Campaign(ModelMixin, FilesMixin):
         annotator: str | None = None,
         overwrite: bool = False,
         label_column: str | None = None,
+        copy_pool: bool = True,
+        keep_checkpoints: int | None = None,
     ) -> Campaign:
         """Create a campaign folder over a pool of subtomograms.
 
@@ -208,6 +227,25 @@ class Campaign(ModelMixin, FilesMixin):
             ``skcryoalLabel`` (as :func:`~skcryoal.io.write_subtomograms`
             writes them); RELION's ``rlnClassNumber`` (what a classification
             assigned) seeds labels only when named here.
+        copy_pool : bool, default=True
+            Copy an array pool into the folder (``pool.npy``), so that the
+            folder is self-contained. False references the array instead (an
+            ndarray, a memory map or a lazy array, e.g. a pool of gigabytes
+            that a benchmark runs many campaigns over): nothing is copied, the
+            folder records the pool's shape, dtype and a fingerprint (a
+            checksum over a few volumes spread through the pool), and
+            :meth:`open` then needs ``pool=`` the same array and checks it.
+            Its values are not scanned for NaN (a copy checks them). A pool
+            given as a path is always read in place; this has no effect then.
+        keep_checkpoints : int or None, default=None
+            Keep the checkpoint files of the latest ``keep_checkpoints``
+            models only: older files are deleted as soon as a newer model is
+            recorded (by any process); their records and metrics stay in the
+            store, but they can no longer be loaded. A checkpoint holds the
+            whole estimator (a width-16 :class:`~skcryoal.CryoNetClassifier`
+            about 60 MB, a ResNet-18 about 0.9 GB), so a campaign that fits
+            often (a simulation, a benchmark) may keep only the latest. None
+            keeps every checkpoint.
 
         Returns
         -------
@@ -231,9 +269,11 @@ class Campaign(ModelMixin, FilesMixin):
             annotator=annotator,
             overwrite=overwrite,
             label_column=label_column,
+            copy_pool=copy_pool,
+            keep_checkpoints=keep_checkpoints,
         )
-        campaign = cls(folder, annotator=annotator)
-        campaign._volumes_ = volumes
+        campaign = cls.__new__(cls)
+        campaign._load(folder, None, annotator, volumes)
         return campaign
 
     def close(self) -> None:
@@ -266,7 +306,9 @@ class Campaign(ModelMixin, FilesMixin):
         return tuple(self._meta["pool"]["volume_shape"])
 
     def _open_volumes(self):
-        rows = [r for _, r in _tables.provenance(self)] if self._pool_arg is not None else None
+        def rows():
+            return [r for _, r in _tables.provenance(self)]
+
         return open_pool(self.path, self._meta["pool"], rows, self._pool_arg)
 
     @property

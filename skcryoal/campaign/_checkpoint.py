@@ -98,6 +98,35 @@ def load_checkpoint(folder, record):
         raise CheckpointError(f"model {record['model_id']}: cannot unpickle {path}: {exc}") from exc
 
 
+def prune_checkpoints(folder, records, keep):
+    """Delete the checkpoint files of all but the latest ``keep`` recorded models.
+
+    The records stay (with their metrics); a model whose file is gone is
+    never loaded (:func:`load_checkpoint` raises :class:`CheckpointError`).
+
+    Parameters
+    ----------
+    folder : Path
+    records : list of dict
+        The store's models, oldest first.
+    keep : int
+        At least 1.
+
+    Returns
+    -------
+    removed : list of Path
+    """
+    removed = []
+    for record in records[: max(len(records) - keep, 0)]:
+        path = Path(folder) / record["file"]
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue  # pruned already (by another process, or an earlier fit)
+        removed.append(path)
+    return removed
+
+
 def remove_stray_temps(folder, *, min_age_s=STRAY_AGE_S):
     """Remove temporary files of atomic writes older than ``min_age_s``; return them.
 

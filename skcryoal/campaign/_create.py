@@ -1,13 +1,26 @@
 """Creating a campaign folder: validate everything, then write pool, specs and store."""
 
+import numbers
 import shutil
 from pathlib import Path
+
+import numpy as np
 
 from .._version import __version__
 from . import _model
 from ._checkpoint import MODELS_DIR
 from ._classes import ClassList, seed_texts
-from ._pool import POOL_FILE, read_pool, save_array_pool, to_json, tomo_name
+from ._pool import (
+    FILE_COLUMN,
+    POOL_FILE,
+    is_referenced,
+    pool_record,
+    read_pool,
+    save_array_pool,
+    to_json,
+    tomo_name,
+    with_channel,
+)
 from ._store import DB_NAME, Store, now
 from ._validation import check_annotator
 
@@ -33,6 +46,8 @@ def create_folder(
     annotator,
     overwrite,
     label_column,
+    copy_pool=True,
+    keep_checkpoints=None,
 ):
     """Write a new campaign folder; see :meth:`Campaign.create`.
 
@@ -41,8 +56,8 @@ def create_folder(
     folder : Path
     annotator : str
     volumes : array-like or None
-        The pool's volumes when read from files (None for arrays, which are
-        memory-mapped from the folder).
+        The pool's volumes when read from files or referenced (None for
+        copied arrays, which are memory-mapped from the folder).
     """
     folder = Path(path).absolute()
     class_list = ClassList(classes)
@@ -70,6 +85,18 @@ def create_folder(
         seeds, seed_annotator = seed_texts(class_list, y, n, source="y"), "seed"
     elif source.labels is not None:
         seeds = seed_texts(class_list, source.labels, n, source=f"the table {source.source}")
+    if not isinstance(copy_pool, (bool, np.bool_)):
+        raise TypeError(f"copy_pool must be True or False; got {copy_pool!r}.")
+    reference = source.kind == "array" and not copy_pool
+    if keep_checkpoints is not None and (
+        isinstance(keep_checkpoints, bool)
+        or not isinstance(keep_checkpoints, numbers.Integral)
+        or keep_checkpoints < 1
+    ):
+        raise ValueError(
+            "keep_checkpoints must be None (keep all) or a positive integer (the latest "
+            f"models to keep on disk); got {keep_checkpoints!r}."
+        )
     seed = _model.resolve_seed(random_state)
     spec, strategy_bytes = _model.strategy_spec(strategy)
     template = _model.estimator_template(estimator, class_list, seed)
@@ -85,11 +112,16 @@ def create_folder(
             "source": source.source,
             "n": n,
             "volume_shape": list(source.volume_shape),
+            **({"copied": False, **pool_record(source.volumes)} if reference else {}),
         },
         "columns": source.columns,
         "blocks": source.blocks,
         "seed_annotator": seed_annotator,
+        "keep_checkpoints": None if keep_checkpoints is None else int(keep_checkpoints),
     }
+
+    if reference:  # no file: the array lives with its owner
+        source.rows = [{**row, FILE_COLUMN: None} for row in source.rows]
 
     # everything is valid: write, the store last (one transaction)
     if existing:
@@ -104,11 +136,14 @@ def create_folder(
         if created:
             shutil.rmtree(folder, ignore_errors=True)
         raise
+    if reference:
+        X = source.volumes
+        return folder, annotator, (X if len(X.shape) == 5 else with_channel(X))
     return folder, annotator, (source.volumes if source.kind == "path" else None)
 
 
 def _write(folder, source, template, strategy_bytes, meta, class_list, seeds, seed_annotator):
-    if source.kind == "array":
+    if source.kind == "array" and not is_referenced(meta["pool"]):
         save_array_pool(source.volumes, folder)
     _model.save_specs(folder, template, strategy_bytes)
     particles = (

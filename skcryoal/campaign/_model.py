@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ..utils._atomic import atomic_write_bytes
-from ._checkpoint import CheckpointError, load_checkpoint, write_checkpoint
+from ._checkpoint import CheckpointError, load_checkpoint, prune_checkpoints, write_checkpoint
 from ._store import labels_digest
 
 DEFAULT_STRATEGY = "ema"
@@ -101,12 +101,20 @@ def strategy_spec(strategy):
     return {"name": name, "params": params}, None
 
 
-def make_strategy(folder, spec, seed):
-    """Instantiate the campaign's strategy for one round."""
+def make_strategy(folder, spec, seed, *, seed_callable=False):
+    """Instantiate the campaign's strategy for one round.
+
+    A registered strategy gets ``random_state=seed``; a stored callable is used
+    as it is, unless ``seed_callable`` (a seed given to the query): then its
+    ``random_state`` attribute, if any, is set to ``seed``.
+    """
     from ..query import get_strategy
 
     if "pickle" in spec:
-        return pickle.loads((folder / spec["pickle"]).read_bytes())
+        strategy = pickle.loads((folder / spec["pickle"]).read_bytes())
+        if seed_callable and hasattr(strategy, "random_state"):
+            strategy.random_state = seed
+        return strategy
     cls = type(get_strategy(spec["name"], **spec["params"]))
     params = dict(spec["params"])
     if _takes(cls, "random_state"):
@@ -179,22 +187,49 @@ def _EpochHook():  # noqa: N802 - a class factory, so that skorch is imported la
     return EpochHook
 
 
+def _check_callbacks(estimator, callbacks):
+    """Return ``callbacks`` as a list of (name, callback) pairs, or raise."""
+    if callbacks is None:
+        return []
+    pairs = list(callbacks)
+    if not all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in pairs):
+        raise TypeError(
+            f"callbacks must be a list of (name, skorch callback) pairs; got {callbacks!r}."
+        )
+    clf = _final_step(estimator)
+    if pairs and (
+        getattr(clf, "callbacks", "disable") == "disable"
+        or not hasattr(clf, "initialize_callbacks")
+    ):
+        raise ValueError(
+            f"callbacks need a skorch estimator with callbacks enabled; {type(clf).__name__} "
+            "takes none. Leave callbacks=None (on_epoch= reports progress of any estimator)."
+        )
+    return pairs
+
+
 @contextlib.contextmanager
-def _epoch_hook(estimator, on_epoch):
+def _epoch_hook(estimator, on_epoch, extra=()):
+    """Add ``on_epoch`` and ``extra`` callbacks for one fit; drop them before pickling."""
     clf = _final_step(estimator)
     original = getattr(clf, "callbacks", "disable")
-    if on_epoch is None or original == "disable" or not hasattr(clf, "initialize_callbacks"):
+    if original == "disable" or not hasattr(clf, "initialize_callbacks"):
         yield None
         return
-    hook = _EpochHook()(on_epoch)
-    clf.set_params(callbacks=[*(original or []), (_HOOK, hook)])
+    hook = None if on_epoch is None else _EpochHook()(on_epoch)
+    added = [*extra, *([(_HOOK, hook)] if hook is not None else [])]
+    if not added:
+        yield None
+        return
+    clf.set_params(callbacks=[*(original or []), *added])
     try:
         yield hook
     finally:
-        # drop the hook before pickling: the callable may be a closure
+        # drop them before pickling: a callable may be a closure, a bar holds a terminal
         clf.callbacks = original
         if hasattr(clf, "callbacks_"):
-            clf.callbacks_ = [(n, c) for n, c in clf.callbacks_ if n != _HOOK]
+            names = {name for name, _ in added}
+            clf.callbacks_ = [(n, c) for n, c in clf.callbacks_ if n not in names]
 
 
 @contextlib.contextmanager
@@ -231,7 +266,49 @@ def labeled_arrays(campaign, labels):
     return ids, X, np.asarray(values)
 
 
-def fit_campaign(campaign, on_epoch=None):
+def _seeded(template, random_state):
+    """A clone of ``template`` whose random_state parameters are ``random_state`` (an int).
+
+    Every parameter named ``random_state`` or ``*__random_state`` is set (a
+    pipeline's steps too); None keeps the template's.
+    """
+    estimator = clone(template)
+    if random_state is None:
+        return estimator
+    params = estimator.get_params() if hasattr(estimator, "get_params") else {}
+    keys = [k for k in params if k == "random_state" or k.endswith("__random_state")]
+    if not keys:
+        raise ValueError(
+            f"fit(random_state={random_state!r}): the estimator {type(estimator).__name__} has "
+            "no random_state parameter to set; leave random_state=None."
+        )
+    estimator.set_params(**dict.fromkeys(keys, random_state))
+    return estimator
+
+
+def template_seed(template):
+    """The template's own integer random_state, or None."""
+    params = template.get_params() if hasattr(template, "get_params") else {}
+    seed = params.get("random_state")
+    return int(seed) if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) else None
+
+
+def _unlabeled_view(campaign, estimator, labels):
+    """The particles without a current label, as a lazy row view of the pool."""
+    from ..utils._batches import RowSubset
+
+    if _final_step(estimator) is not estimator or not _takes(estimator.fit, "X_unlabeled"):
+        raise ValueError(
+            f"semi_supervised=True needs an estimator whose fit takes X_unlabeled (e.g. "
+            f"CryoNetClassifier, not in a Pipeline); got {type(estimator).__name__}."
+        )
+    ids = np.setdiff1d(np.arange(campaign.n_particles), np.fromiter(labels, np.int64, len(labels)))
+    return RowSubset(campaign._volumes, ids) if len(ids) else None
+
+
+def fit_campaign(
+    campaign, on_epoch=None, *, random_state=None, semi_supervised=False, callbacks=None
+):
     """Cold re-fit on all current labels, checkpoint, record; see Campaign.fit."""
     labels = campaign._current_labels()
     if len(labels) < 2:
@@ -239,12 +316,17 @@ def fit_campaign(campaign, on_epoch=None):
             f"fit needs at least 2 labeled particles; the campaign has {len(labels)}. "
             "Label more first (campaign.label(ids, labels))."
         )
+    seed = None if random_state is None else resolve_seed(random_state)
+    estimator = _seeded(campaign._template, seed)
+    extra = _check_callbacks(estimator, callbacks)
+    kwargs = {}
+    if semi_supervised:
+        kwargs["X_unlabeled"] = _unlabeled_view(campaign, estimator, labels)
     digest = labels_digest(labels)
     ids, X, y = labeled_arrays(campaign, labels)
-    estimator = clone(campaign._template)
     start = time.perf_counter()
-    with _interrupt_guard() as interrupted, _epoch_hook(estimator, on_epoch) as hook:
-        estimator.fit(X, y)
+    with _interrupt_guard() as interrupted, _epoch_hook(estimator, on_epoch, extra) as hook:
+        estimator.fit(X, y, **kwargs)
     if hook is not None and hook.error is not None:
         raise hook.error
     if interrupted:
@@ -253,10 +335,15 @@ def fit_campaign(campaign, on_epoch=None):
     if on_epoch is not None and hook is None:
         on_epoch(1, 1)
     metrics = _metrics(estimator, X, y, campaign._classes, seconds)
+    metrics["random_state"] = template_seed(campaign._template) if seed is None else seed
+    metrics["semi_supervised"] = bool(semi_supervised)
     record = write_checkpoint(campaign.path, estimator)
     record.update(n_labels=len(ids), labels_digest=digest, metrics=metrics)
     model_id = campaign._store.add_model(record)
     campaign._model_cache = (model_id, estimator)
+    keep = campaign._meta.get("keep_checkpoints")
+    if keep is not None:
+        prune_checkpoints(campaign.path, campaign._store.models(), keep)
     return estimator
 
 
@@ -289,10 +376,11 @@ def _eligible(campaign):
     return eligible, labels
 
 
-def query_campaign(campaign, n, refit, *, attempts=3):
+def query_campaign(campaign, n, refit, *, random_state=None, attempts=3):
     """Queue a new round of ``n`` particles; see Campaign.query."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"n must be a positive integer; got {n!r}.")
+    seed = None if random_state is None else resolve_seed(random_state)
     eligible, labels = _eligible(campaign)
     if n > len(eligible):
         raise ValueError(
@@ -310,12 +398,13 @@ def query_campaign(campaign, n, refit, *, attempts=3):
     queued = []
     # Another process may queue some of the same particles between our read
     # and our write; those are left out and the missing ones selected again.
-    for _ in range(attempts):
+    for attempt in range(attempts):
         eligible, labels = _eligible(campaign)
         missing = min(n - len(queued), len(eligible))
         if missing <= 0:
             break
-        queued += _select_round(campaign, spec, eligible, labels, missing)
+        attempt_seed = seed if seed is None or attempt == 0 else round_seed(seed, attempt)
+        queued += _select_round(campaign, spec, eligible, labels, missing, attempt_seed)
     if len(queued) < n:
         warnings.warn(
             f"queued {len(queued)} of the {n} particles asked for: other processes took the "
@@ -325,14 +414,20 @@ def query_campaign(campaign, n, refit, *, attempts=3):
     return np.asarray(queued, dtype=np.int64)
 
 
-def _select_round(campaign, spec, eligible, labels, n):
-    """Select ``n`` of ``eligible`` and record them as one round; return the queued ids."""
+def _select_round(campaign, spec, eligible, labels, n, seed=None):
+    """Select ``n`` of ``eligible`` and record them as one round; return the queued ids.
+
+    ``seed`` is the round's seed; None derives one from the campaign's seed and
+    the round number.
+    """
     from ..learner import ActiveLearner
     from ..query import RandomQuery
     from ..utils._batches import RowSubset
 
-    seed = round_seed(campaign._meta["seed"], len(campaign._store.rounds()) + 1)
-    strategy = make_strategy(campaign.path, spec, seed)
+    given = seed is not None
+    if not given:
+        seed = round_seed(campaign._meta["seed"], len(campaign._store.rounds()) + 1)
+    strategy = make_strategy(campaign.path, spec, seed, seed_callable=given)
     requires_fit = getattr(strategy, "requires_fit", True)
     model, record = campaign._latest_model() if requires_fit else (None, None)
     cold = requires_fit and model is None
@@ -423,13 +518,21 @@ class ModelMixin:
         """
         return self._latest_model()[0]
 
-    def fit(self, *, on_epoch: Callable[[int, int], object] | None = None):
+    def fit(
+        self,
+        *,
+        on_epoch: Callable[[int, int], object] | None = None,
+        random_state=None,
+        semi_supervised: bool = False,
+        callbacks=None,
+    ):
         """Fit a new model on all current labels, from scratch, and checkpoint it.
 
         The paper's protocol: every fit re-initializes the model (a clone of
         the campaign's estimator) and trains on every current label. The
         checkpoint is written atomically and recorded with its metrics
-        (training accuracy, labels count, fit time; a campaign has no test set).
+        (training accuracy, labels count, fit time, ``random_state`` and
+        ``semi_supervised``; a campaign has no test set).
 
         Parameters
         ----------
@@ -437,15 +540,43 @@ class ModelMixin:
             ``on_epoch(epoch, n_epochs)``, called after each epoch of a skorch
             estimator (once, ``(1, 1)``, for others), e.g. for a progress bar.
             An exception raised in it cancels the fit; nothing is recorded.
+        random_state : int, RandomState or None, default=None
+            Seed of this fit: every ``random_state`` parameter of the
+            estimator (``*__random_state`` in a pipeline too) is set to it on
+            the fresh clone, e.g. one seed per round of a reproducible
+            simulation. None keeps the estimator's own (the same each fit).
+        semi_supervised : bool, default=False
+            Also pass every particle without a current label (queued and
+            skipped ones included) as ``fit(..., X_unlabeled=...)``, a lazy
+            row view of the pool (nothing is copied), for semi-supervised
+            training. The estimator's ``fit`` must take ``X_unlabeled``
+            (:class:`~skcryoal.CryoNetClassifier` does).
+        callbacks : list of (str, Callback) or None, default=None
+            Extra skorch callbacks for this fit only (e.g. a progress bar),
+            appended to the estimator's own and removed before the model is
+            checkpointed.
 
         Returns
         -------
         estimator : estimator
             The fitted model.
-        """
-        return fit_campaign(self, on_epoch)
 
-    def query(self, n: int, *, fit: bool = True) -> np.ndarray:
+        Raises
+        ------
+        ValueError
+            Fewer than 2 labels; a ``random_state`` for an estimator without
+            one; ``semi_supervised`` for an estimator without
+            ``X_unlabeled``.
+        """
+        return fit_campaign(
+            self,
+            on_epoch,
+            random_state=random_state,
+            semi_supervised=semi_supervised,
+            callbacks=callbacks,
+        )
+
+    def query(self, n: int, *, fit: bool = True, random_state=None) -> np.ndarray:
         """Queue a new round of ``n`` particles and return their ids, best first.
 
         Candidates are the particles neither labeled, skipped nor queued
@@ -462,6 +593,12 @@ class ModelMixin:
             Without a model (fewer than 2 labels, or ``fit=False`` before the
             first fit) the query is a cold start: a random selection drawn
             from the campaign's ``random_state``, recorded as such.
+        random_state : int, RandomState or None, default=None
+            Seed of this round (the strategy's ``random_state``, or the
+            random selection's at a cold start), recorded with the round. A
+            stored callable strategy gets it as its ``random_state``
+            attribute, if it has one. None derives the seed from the
+            campaign's ``random_state`` and the round number.
 
         Returns
         -------
@@ -471,7 +608,7 @@ class ModelMixin:
             further round); fewer than ``n`` only if that keeps happening (a
             warning says so).
         """
-        return query_campaign(self, n, fit)
+        return query_campaign(self, n, fit, random_state=random_state)
 
     @property
     def learner(self):

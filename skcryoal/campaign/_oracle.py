@@ -1,4 +1,10 @@
-"""An annotator that knows the labels, and the query -> label -> fit loop on a campaign."""
+"""An annotator that knows the labels, and the steps of the active-learning loop on a campaign.
+
+A cycle is what a person's campaign does: fit a model (cold) on every label
+(:func:`fit_step`, which also scores it on a test set), then queue a batch and
+label it (:func:`query_step`). :func:`run_rounds` and the benchmark's
+``run_campaign`` are both loops over these two steps.
+"""
 
 import time
 
@@ -76,17 +82,133 @@ class OracleAnnotator:
         n_labeled : int
         """
         ids = [int(i) for i in np.asarray(ids).ravel()]
-        labels = self(ids)
-        known = [(i, lab) for i, lab in zip(ids, labels) if lab is not None]
-        unknown = [i for i, lab in zip(ids, labels) if lab is None]
-        if known:
-            campaign.label([i for i, _ in known], [lab for _, lab in known], annotator=self.name)
-        if unknown:
-            campaign.skip(unknown, annotator=self.name)
-        return len(known)
+        return _label_or_skip(campaign, ids, self(ids), self.name)
 
     def __repr__(self):
         return f"OracleAnnotator(n_labels={len(self.y)}, name={self.name!r})"
+
+
+def evaluate(model, X_test, y_test):
+    """Return the accuracy and macro-F1 of ``model`` on a test set.
+
+    The macro-F1 averages over the test set's classes, a class never
+    predicted counting as 0.
+
+    Parameters
+    ----------
+    model : fitted estimator
+    X_test : array-like of shape (n_test, 1, D, H, W)
+    y_test : ndarray of shape (n_test,)
+
+    Returns
+    -------
+    accuracy, macro_f1 : float
+    """
+    from sklearn.metrics import accuracy_score, f1_score
+
+    y_pred = np.asarray(model.predict(X_test))
+    accuracy = accuracy_score(y_test, y_pred)
+    macro_f1 = f1_score(y_test, y_pred, labels=np.unique(y_test), average="macro", zero_division=0)
+    return float(accuracy), float(macro_f1)
+
+
+def fit_step(campaign, *, X_test=None, y_test=None, refit=True, **fit_params):
+    """The first half of a cycle: fit a model (cold) on every label, evaluate it.
+
+    Shared by :func:`run_rounds` and the benchmark (``run_campaign``), so that
+    both run the very steps a person's campaign runs.
+
+    Parameters
+    ----------
+    campaign : Campaign
+    X_test, y_test : array-like or None, default=None
+        Held-out volumes (validated) and labels; NaN metrics without them.
+    refit : bool, default=True
+        False keeps the latest model if it was fitted on the current labels.
+    **fit_params
+        Passed to :meth:`Campaign.fit` (``random_state``, ``semi_supervised``,
+        ``callbacks``, ``on_epoch``).
+
+    Returns
+    -------
+    result : dict
+        ``model`` (the fitted estimator), ``model_id``, ``n_labeled``,
+        ``train_accuracy``, ``accuracy``, ``macro_f1``, ``fit_seconds`` (this
+        call's fit, checkpoint included, without the evaluation) and
+        ``train_seconds`` (the estimator's ``fit`` alone, as recorded with
+        the model).
+    """
+    start = time.perf_counter()
+    if refit or not campaign.status().model_up_to_date:
+        campaign.fit(**fit_params)
+    fit_seconds = time.perf_counter() - start
+    model, info = campaign._latest_model()
+    metrics = {} if info is None else info["metrics"]
+    result = {
+        "model": model,
+        "model_id": None if info is None else info["model_id"],
+        "n_labeled": len(campaign._current_labels()),
+        "train_accuracy": metrics.get("train_accuracy", np.nan),
+        "accuracy": np.nan,
+        "macro_f1": np.nan,
+        "fit_seconds": fit_seconds,
+        "train_seconds": metrics.get("fit_seconds", np.nan),
+    }
+    if model is not None and X_test is not None:
+        result["accuracy"], result["macro_f1"] = evaluate(model, X_test, y_test)
+    return result
+
+
+def query_step(campaign, annotator, n, **query_params):
+    """The second half of a cycle: queue ``n`` particles, have the annotator label them.
+
+    Parameters
+    ----------
+    campaign : Campaign
+    annotator : OracleAnnotator or callable
+        See :func:`run_rounds`.
+    n : int
+    **query_params
+        Passed to :meth:`Campaign.query` (``random_state``); the query uses
+        the latest model as it is (``fit=False``).
+
+    Returns
+    -------
+    ids : ndarray of int64
+        The queued particles, best first.
+    query_seconds : float
+        The query (selection and its record), without the labelling.
+    """
+    start = time.perf_counter()
+    ids = campaign.query(n, fit=False, **query_params)
+    seconds = time.perf_counter() - start
+    annotate(campaign, annotator, ids)
+    return ids, seconds
+
+
+def annotate(campaign, annotator, ids):
+    """Label ``ids`` in ``campaign`` with ``annotator`` (see :func:`run_rounds`).
+
+    Returns
+    -------
+    n_labeled : int
+        The particles labeled (the others were skipped).
+    """
+    if hasattr(annotator, "annotate"):
+        return annotator.annotate(campaign, ids)
+    ids = [int(i) for i in np.asarray(ids).ravel()]
+    return _label_or_skip(campaign, ids, annotator(ids), getattr(annotator, "name", "oracle"))
+
+
+def _label_or_skip(campaign, ids, labels, name):
+    """Label the ids with a known label, skip the others: one call each."""
+    known = [(i, lab) for i, lab in zip(ids, labels) if lab is not None]
+    unknown = [i for i, lab in zip(ids, labels) if lab is None]
+    if known:
+        campaign.label([i for i, _ in known], [lab for _, lab in known], annotator=name)
+    if unknown:
+        campaign.skip(unknown, annotator=name)
+    return len(known)
 
 
 def run_rounds(
@@ -98,7 +220,8 @@ def run_rounds(
     people use: every query, label and model is recorded in the campaign, so
     a run can be inspected (or resumed by calling this again) afterwards.
     Round 0 is the model on the labels present at the start (fitted if
-    needed, when there are at least 2).
+    needed, when there are at least 2). The benchmark
+    (:func:`skcryoal.benchmark.run_campaign`) runs the same steps.
 
     Parameters
     ----------
@@ -121,8 +244,6 @@ def run_rounds(
         ``model_id``, ``train_accuracy``, ``accuracy`` and ``macro_f1`` (NaN
         without a test set), ``query_seconds``, ``fit_seconds``.
     """
-    from sklearn.metrics import accuracy_score, f1_score
-
     for name, value in (("n_rounds", n_rounds), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer; got {value!r}.")
@@ -131,53 +252,24 @@ def run_rounds(
     if X_test is not None:
         X_test = check_volumes(X_test, name="X_test", volume_shape=campaign.volume_shape)
         y_test = np.asarray(y_test)
-    annotate = getattr(annotator, "annotate", None)
-    name = getattr(annotator, "name", "oracle")
     rows = []
 
-    def record(round_number, queried, query_seconds, fit_seconds):
-        model, info = campaign._latest_model()
+    def record(round_number, queried, query_seconds, step):
         row = {
             "round": round_number,
-            "n_labeled": campaign.status().n_labeled,
+            "n_labeled": step["n_labeled"],
             "queried": [int(i) for i in queried],
-            "model_id": None if info is None else info["model_id"],
-            "train_accuracy": np.nan if info is None else info["metrics"].get("train_accuracy"),
-            "accuracy": np.nan,
-            "macro_f1": np.nan,
+            **{k: step[k] for k in ("model_id", "train_accuracy", "accuracy", "macro_f1")},
             "query_seconds": query_seconds,
-            "fit_seconds": fit_seconds,
+            "fit_seconds": step["fit_seconds"],
         }
-        if model is not None and X_test is not None:
-            y_pred = np.asarray(model.predict(X_test))
-            row["accuracy"] = float(accuracy_score(y_test, y_pred))
-            row["macro_f1"] = float(
-                f1_score(y_test, y_pred, labels=np.unique(y_test), average="macro", zero_division=0)
-            )
         rows.append(row)
         if on_round is not None:
             on_round(dict(row))
 
     if campaign.status().n_labeled >= 2:
-        start = time.perf_counter()
-        if not campaign.status().model_up_to_date:
-            campaign.fit()
-        record(0, [], 0.0, time.perf_counter() - start)
+        record(0, [], 0.0, fit_step(campaign, X_test=X_test, y_test=y_test, refit=False))
     for k in range(1, n_rounds + 1):
-        start = time.perf_counter()
-        ids = campaign.query(batch_size)
-        query_seconds = time.perf_counter() - start
-        if annotate is not None:
-            annotate(campaign, ids)
-        else:
-            labels = annotator(ids)
-            known = [(i, lab) for i, lab in zip(ids, labels) if lab is not None]
-            if known:
-                campaign.label([i for i, _ in known], [lab for _, lab in known], annotator=name)
-            unknown = [i for i, lab in zip(ids, labels) if lab is None]
-            if unknown:
-                campaign.skip(unknown, annotator=name)
-        start = time.perf_counter()
-        campaign.fit()
-        record(k, ids, query_seconds, time.perf_counter() - start)
+        ids, query_seconds = query_step(campaign, annotator, batch_size)
+        record(k, ids, query_seconds, fit_step(campaign, X_test=X_test, y_test=y_test))
     return pd.DataFrame(rows)

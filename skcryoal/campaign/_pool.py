@@ -1,5 +1,6 @@
 """Pool sources of a campaign (files on disk or arrays) and the provenance of each particle."""
 
+import hashlib
 import json
 import math
 import os
@@ -17,6 +18,8 @@ INDEX_COLUMN = "skcryoal_index"
 TOMO_COLUMNS = ("rlnTomoName", "rlnMicrographName", "tomo_name", "tomogram")
 _EXPERT_LABELS = ("skcryoalLabelText", "skcryoalLabel")
 _CHUNK = 64
+#: volumes read into the fingerprint of a referenced (not copied) array pool
+_FINGERPRINT_ROWS = 8
 
 
 @dataclass
@@ -81,6 +84,38 @@ def _check_array(X, name="pool"):
     if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
         raise ValueError(f"{name} must hold real numbers; got dtype {dtype}.")
     return X, shape
+
+
+def pool_record(X):
+    """Describe an array pool that is referenced, not copied: shape, dtype, fingerprint.
+
+    The fingerprint is a SHA-256 over the shape, the dtype and the bytes of up
+    to ``_FINGERPRINT_ROWS`` volumes evenly spaced through the pool (the first
+    and last included): cheap on a pool of gigabytes, and it tells the wrong
+    pool (other data, another order, other preprocessing) from the right one.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, 1, D, H, W) or (n, D, H, W)
+
+    Returns
+    -------
+    record : dict
+        ``shape`` (with the channel axis), ``dtype`` and ``fingerprint``.
+    """
+    X, shape = _check_array(X)
+    dtype = np.dtype(getattr(X, "dtype", np.float32))
+    digest = hashlib.sha256(f"{shape} {dtype.str}".encode())
+    rows = np.unique(np.linspace(0, shape[0] - 1, min(shape[0], _FINGERPRINT_ROWS)).astype(int))
+    for i in rows:
+        volume = np.ascontiguousarray(np.asarray(X[int(i)]), dtype=dtype)
+        digest.update(volume.tobytes())
+    return {"shape": list(shape), "dtype": dtype.str, "fingerprint": digest.hexdigest()}
+
+
+def is_referenced(pool_meta):
+    """Whether the pool is an array referenced by the campaign, not copied into its folder."""
+    return pool_meta["kind"] == "array" and not pool_meta.get("copied", True)
 
 
 def read_pool(pool, *, label_column=None):
@@ -183,18 +218,25 @@ def open_pool(folder, pool_meta, rows, pool=None):
     ----------
     folder : Path
     pool_meta : dict
-        ``kind``, ``source``, ``n`` and ``volume_shape`` recorded at creation.
-    rows : list of dict
-        The recorded provenance, used to recognise a relocated table.
+        ``kind``, ``source``, ``n`` and ``volume_shape`` recorded at creation
+        (and ``copied``, ``shape``, ``dtype``, ``fingerprint`` for an array
+        pool that was not copied).
+    rows : callable
+        ``rows()`` returns the recorded provenance, used to recognise a
+        relocated table (called only for a table given as ``pool``).
     pool : str, path-like, array-like or None, default=None
         Use this pool instead of the recorded one (data moved to another
         folder); it must hold the same particles, with the same volume shape.
+        Required for an array pool that was not copied: the same array,
+        checked against the recorded shape, dtype and fingerprint.
 
     Returns
     -------
     volumes : array-like of shape (n, 1, D, H, W)
     """
     n, shape = pool_meta["n"], tuple(pool_meta["volume_shape"])
+    if is_referenced(pool_meta):
+        return _check_reference(pool_meta, pool)
     if pool is None and pool_meta["kind"] == "array":
         path = Path(folder) / POOL_FILE
         try:
@@ -207,7 +249,7 @@ def open_pool(folder, pool_meta, rows, pool=None):
         where = pool_meta["source"]
     elif isinstance(pool, (str, os.PathLike)):
         source = read_pool(pool)
-        _check_same_table(source, rows, pool)
+        _check_same_table(source, rows(), pool)
         X, where = source.volumes, str(pool)
     else:
         X, _ = _check_array(pool)
@@ -223,10 +265,42 @@ def open_pool(folder, pool_meta, rows, pool=None):
             f"{where} holds {len(X)} particles but this campaign has {n}; pass the "
             "campaign's own pool."
         )
-    return X if len(X.shape) == 5 else _with_channel(X)
+    return X if len(X.shape) == 5 else with_channel(X)
 
 
-def _with_channel(X):
+def _check_reference(pool_meta, pool):
+    """Return the referenced array pool after checking it is the recorded one."""
+    if pool is None:
+        raise ValueError(
+            "this campaign's pool was not copied into its folder (created with "
+            "copy_pool=False); pass the same array again: Campaign.open(path, pool=X)."
+        )
+    if isinstance(pool, (str, os.PathLike)):
+        raise ValueError(
+            "this campaign's pool is an array that was not copied into its folder; pass that "
+            f"array (e.g. np.load(..., mmap_mode='r')), not the path {str(pool)!r}."
+        )
+    X, _ = _check_array(pool)
+    got = pool_record(X)
+    if got["shape"] != pool_meta["shape"] or got["dtype"] != pool_meta["dtype"]:
+        raise ValueError(
+            f"the given pool has shape {tuple(got['shape'])} and dtype "
+            f"{np.dtype(got['dtype'])}, but this campaign's pool has shape "
+            f"{tuple(pool_meta['shape'])} and dtype {np.dtype(pool_meta['dtype'])}; pass the "
+            "array the campaign was created with."
+        )
+    if got["fingerprint"] != pool_meta["fingerprint"]:
+        raise ValueError(
+            "the given pool has this campaign's shape and dtype but other volumes (their "
+            f"fingerprint, over up to {_FINGERPRINT_ROWS} volumes spread through the pool, "
+            "differs); pass the array the campaign was created with (same particles, in the "
+            "same order, with the same values)."
+        )
+    return X if len(X.shape) == 5 else with_channel(X)
+
+
+def with_channel(X):
+    """Return ``X`` of shape (n, D, H, W) as (n, 1, D, H, W), lazily (no copy)."""
     from ..utils._validation import check_volumes
 
     return check_volumes(X, name="pool", check_finite=False)

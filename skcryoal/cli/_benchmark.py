@@ -83,8 +83,9 @@ def add_arguments(parser):
         "--out",
         metavar="DIR",
         help="output folder (default: benchmark-<preset>); the labelling campaign of each "
-        "strategy and trial (queries, labels, one model per cycle) is kept in DIR/campaigns/, "
-        "to open with skcryoal.campaign.Campaign.open(folder, pool=X_pool)",
+        "strategy and trial (queries, labels, each cycle's model record, the final model) is "
+        "kept in DIR/campaigns/, to open with skcryoal.campaign.Campaign.open(folder, "
+        "pool=X_pool)",
     )
     add("--dry-run", action="store_true", help="print the configuration and cost estimate only")
     add("--no-progress", action="store_true", help="no progress bars")

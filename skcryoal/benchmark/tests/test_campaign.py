@@ -295,3 +295,120 @@ def test_spec_classifier_parameters_override_the_factory(data):
     )
     lambdas = [clf.reg_lambda for clf in built]  # cycle by cycle: "reg", then "random"
     assert len(lambdas) >= 2 and lambdas == [0.03, 0.0] * (len(lambdas) // 2)
+
+
+def rounds_queue(campaign_):
+    """The queried particles of each round, in rank order."""
+    frame = campaign_.particles().dropna(subset=["round"]).sort_values(["round", "rank"])
+    return [g["particle_id"].tolist() for _, g in frame.groupby("round", sort=True)]
+
+
+def test_each_strategy_and_trial_is_a_campaign_kept_for_inspection(data, tmp_path):
+    from skcryoal.benchmark._schedule import derive_seed
+    from skcryoal.campaign import Campaign
+
+    X_pool, y_pool = data[0], data[1]
+    folders = tmp_path / "campaigns"
+    results = campaign(data, n_trials=1, semi_supervised=True, campaigns_dir=folders)
+    assert sorted(p.name for p in folders.iterdir()) == ["ema-trial0", "random-trial0"]
+    for label in ("ema", "random"):
+        rows = results[results.strategy == label].sort_values("cycle")
+        seed = int(rows["trial_seed"].iloc[0])
+        c = Campaign.open(folders / f"{label}-trial0", pool=X_pool)
+        models = [m["metrics"] for m in c._store.models()]
+        # one cold fit per cycle, seeded as the protocol says, semi-supervised as asked
+        assert [m["random_state"] for m in models] == [
+            derive_seed(seed, "fit", k) for k in range(3)
+        ]
+        assert [m["n_labels"] for m in models] == rows["n_labeled"].tolist()
+        assert all(m["semi_supervised"] for m in models)
+        rounds = c._store.rounds()
+        assert [r["seed"] for r in rounds] == [derive_seed(seed, "query", k, label) for k in (0, 1)]
+        # the model of the cycle ranks its query (random needs none)
+        assert [r["model_id"] for r in rounds] == ([1, 2] if label == "ema" else [None, None])
+        queried = [decode_indices(q).tolist() for q in rows["queried"].iloc[:2]]
+        assert rounds_queue(c) == queried
+        labels = c.labels()
+        initial = decode_indices(rows["added"].iloc[0])
+        assert sorted(labels["particle_id"]) == sorted([*initial, *queried[0], *queried[1]])
+        assert (labels["label"].to_numpy() == y_pool[labels["particle_id"]]).all()
+        by = dict(zip(labels["particle_id"], labels["annotator"]))
+        assert {by[i] for i in initial} == {"seed"} and {by[i] for i in queried[0]} == {"oracle"}
+        assert c.status().model_up_to_date and len(c.queued()) == 0
+        # only the final model's checkpoint is kept on disk
+        assert len(list((c.path / "models").iterdir())) == 1
+        assert c.model.random_state == derive_seed(seed, "fit", 2)
+
+
+def test_campaign_folders_are_temporary_by_default(data, tmp_path, monkeypatch):
+    import tempfile
+
+    from skcryoal.benchmark import _runner
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    closed = []
+    real_close = _runner.Runner.close_campaign
+
+    def close(self, campaign_):
+        assert (campaign_.path / "campaign.sqlite").is_file()
+        real_close(self, campaign_)
+        closed.append(campaign_.path)
+        assert not campaign_.path.exists()  # removed as soon as the pair is done
+
+    monkeypatch.setattr(_runner.Runner, "close_campaign", close)
+    campaign(data, n_trials=1, final=12)
+    assert [p.name for p in closed] == ["ema-trial0", "random-trial0"]
+    assert closed[0].parent.parent == tmp_path and list(tmp_path.iterdir()) == []
+
+
+def test_resume_rebuilds_an_unfinished_campaign_from_the_results_file(data, tmp_path, monkeypatch):
+    from skcryoal import CryoNetClassifier
+    from skcryoal.benchmark._schedule import derive_seed
+    from skcryoal.campaign import Campaign
+
+    full = campaign(data, n_trials=1)
+    path, folders = tmp_path / "results.csv", tmp_path / "campaigns"
+    real_fit = CryoNetClassifier.fit
+    calls = {"n": 0}
+
+    def failing_fit(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:  # ema cycles 0-2 and random cycle 0 done
+            raise KeyboardInterrupt
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(CryoNetClassifier, "fit", failing_fit)
+    with pytest.raises(KeyboardInterrupt):
+        campaign(data, n_trials=1, results_file=path, campaigns_dir=folders)
+    monkeypatch.setattr(CryoNetClassifier, "fit", real_fit)
+    assert len(Campaign.open(folders / "random-trial0", pool=data[0])._store.models()) == 1
+
+    resumed = campaign(data, n_trials=1, results_file=path, campaigns_dir=folders)
+    pd.testing.assert_frame_equal(resumed.drop(columns=TIMING), full.drop(columns=TIMING))
+    rows = resumed[resumed.strategy == "random"]
+    seed = int(rows["trial_seed"].iloc[0])
+    c = Campaign.open(folders / "random-trial0", pool=data[0])
+    # rebuilt: cycle 0's labels replayed (no model, no round), then cycles 1 and 2 run
+    models = [m["metrics"]["random_state"] for m in c._store.models()]
+    assert models == [derive_seed(seed, "fit", 1), derive_seed(seed, "fit", 2)]
+    assert [r["seed"] for r in c._store.rounds()] == [derive_seed(seed, "query", 1, "random")]
+    assert rounds_queue(c) == [decode_indices(rows["queried"].iloc[1]).tolist()]
+    replayed = decode_indices(rows["queried"].iloc[0])
+    history = c.history()
+    assert history[history.particle_id.isin(replayed)]["annotator"].tolist() == ["oracle"] * 4
+    assert len(c.labels()) == 16
+    # the finished pair's folder was left as it was
+    assert len(Campaign.open(folders / "ema-trial0", pool=data[0])._store.models()) == 3
+
+
+def test_labels_must_be_campaign_classes_and_nothing_is_made_before(data, tmp_path):
+    X_pool, y_pool, X_test, y_test = data
+    folders = tmp_path / "campaigns"
+    with pytest.raises(ValueError, match="classes of a labelling campaign.*all integers"):
+        run_campaign(
+            X_pool, y_pool + 0.5, X_test, y_test + 0.5, initial=8, step=4, final=12,
+            campaigns_dir=folders,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="did you mean 'entropy'"):
+        campaign(data, strategies=["entropi"], campaigns_dir=folders)
+    assert not folders.exists()
