@@ -63,7 +63,7 @@ def create_folder(
     class_list = ClassList(classes)
     annotator = check_annotator(annotator)
     existing = [name for name in (*OWNED, MODELS_DIR) if (folder / name).exists()]
-    if existing and not overwrite:
+    if existing and not overwrite and _holds_a_campaign(folder):
         raise FileExistsError(
             17,
             f"{folder} already holds a campaign ({', '.join(existing)}); reopen it with "
@@ -155,6 +155,32 @@ def _write(folder, source, template, strategy_bytes, meta, class_list, seeds, se
         store.initialize(meta, class_list.texts, particles, seeds, seed_annotator)
     finally:
         store.close()
+
+
+def _holds_a_campaign(folder):
+    """Whether ``folder`` holds a campaign whose creation completed (any version).
+
+    What an interrupted ``create`` leaves (files without a database, or a
+    database whose single creating transaction never committed) is replaced
+    without ``overwrite``: nothing of value can be in it.
+    """
+    from ._store import NewerCampaignError
+
+    if not (folder / DB_NAME).is_file():
+        return False
+    try:
+        store = Store(folder / DB_NAME)
+    except Exception:  # noqa: BLE001 - unreadable: let overwrite decide, keep it
+        return True
+    try:
+        store.check_version()
+    except NewerCampaignError:
+        return True
+    except ValueError:  # its creation did not complete
+        return False
+    finally:
+        store.close()
+    return True
 
 
 def _remove_campaign(folder):

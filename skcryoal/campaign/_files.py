@@ -251,13 +251,13 @@ def _safe(name):
     return re.sub(r"[^A-Za-z0-9_.+-]", "_", str(name)) or "class"
 
 
-def predict(campaign, out_dir, *, fit=True):
+def predict(campaign, out_dir, *, fit=True, on_epoch=None):
     """Predict every particle and write the tables; see Campaign.predict."""
     labels = campaign._current_labels()
     model, record = campaign._latest_model()
     stale = record is None or record["labels_digest"] != labels_digest(labels)
     if fit and stale and len(labels) >= 2:
-        campaign.fit()
+        campaign.fit(on_epoch=on_epoch)
         model, record = campaign._latest_model()
     if model is None:
         raise ValueError(
@@ -405,7 +405,7 @@ class FilesMixin:
         """
         return import_labels(self, file, annotator=annotator)
 
-    def predict(self, out_dir, *, fit=True):
+    def predict(self, out_dir, *, fit=True, on_epoch=None):
         """Predict every particle; write tables for people and STAR files for RELION.
 
         Writes into ``out_dir`` (created), atomically:
@@ -433,6 +433,8 @@ class FilesMixin:
         out_dir : str or path-like
         fit : bool, default=True
             Fit first if the latest model was not fitted on the current labels.
+        on_epoch : callable or None, default=None
+            ``on_epoch(epoch, n_epochs)`` after each epoch of that fit.
 
         Returns
         -------
@@ -440,4 +442,4 @@ class FilesMixin:
             ``star``, ``csv`` (Path), ``classes`` (dict class -> Path, classes
             with particles only) and ``model_id``.
         """
-        return predict(self, out_dir, fit=fit)
+        return predict(self, out_dir, fit=fit, on_epoch=on_epoch)

@@ -376,7 +376,7 @@ def _eligible(campaign):
     return eligible, labels
 
 
-def query_campaign(campaign, n, refit, *, random_state=None, attempts=3):
+def query_campaign(campaign, n, refit, *, random_state=None, on_epoch=None, attempts=3):
     """Queue a new round of ``n`` particles; see Campaign.query."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"n must be a positive integer; got {n!r}.")
@@ -394,7 +394,7 @@ def query_campaign(campaign, n, refit, *, random_state=None, attempts=3):
     if refit and getattr(probe, "requires_fit", True) and len(labels) >= 2:
         _, record = campaign._latest_model()
         if record is None or record["labels_digest"] != labels_digest(labels):
-            fit_campaign(campaign)
+            fit_campaign(campaign, on_epoch=on_epoch)
     queued = []
     # Another process may queue some of the same particles between our read
     # and our write; those are left out and the missing ones selected again.
@@ -576,7 +576,7 @@ class ModelMixin:
             callbacks=callbacks,
         )
 
-    def query(self, n: int, *, fit: bool = True, random_state=None) -> np.ndarray:
+    def query(self, n: int, *, fit: bool = True, random_state=None, on_epoch=None) -> np.ndarray:
         """Queue a new round of ``n`` particles and return their ids, best first.
 
         Candidates are the particles neither labeled, skipped nor queued
@@ -599,6 +599,9 @@ class ModelMixin:
             stored callable strategy gets it as its ``random_state``
             attribute, if it has one. None derives the seed from the
             campaign's ``random_state`` and the round number.
+        on_epoch : callable or None, default=None
+            ``on_epoch(epoch, n_epochs)`` after each epoch of the fit that
+            ``fit=True`` may run first (for a progress bar).
 
         Returns
         -------
@@ -608,7 +611,7 @@ class ModelMixin:
             further round); fewer than ``n`` only if that keeps happening (a
             warning says so).
         """
-        return query_campaign(self, n, fit, random_state=random_state)
+        return query_campaign(self, n, fit, random_state=random_state, on_epoch=on_epoch)
 
     @property
     def learner(self):

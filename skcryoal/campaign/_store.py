@@ -66,7 +66,7 @@ CREATE TABLE rounds (
 CREATE TABLE queue (
     round_id INTEGER NOT NULL REFERENCES rounds (round_id),
     particle_id INTEGER NOT NULL UNIQUE REFERENCES particles (particle_id),
-    rank INTEGER NOT NULL,
+    rank INTEGER NOT NULL,  -- 1-based: 1 was asked first
     score REAL,
     PRIMARY KEY (round_id, particle_id)
 );
@@ -222,12 +222,13 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise ValueError(
                 f"{self.path} is not a readable campaign database ({exc}). If its creation "
-                "was interrupted, create the campaign again with overwrite=True."
+                "was interrupted, create the campaign again: Campaign.create replaces what "
+                "an interrupted creation left."
             ) from exc
         if not meta.get("complete"):
             raise ValueError(
-                f"{self.path}: the campaign's creation did not complete; create it again "
-                "with overwrite=True."
+                f"{self.path}: the campaign's creation was interrupted; create the campaign "
+                "again: Campaign.create replaces what an interrupted creation left."
             )
         version = meta.get("schema_version")
         if not isinstance(version, int) or version > SCHEMA_VERSION:
@@ -409,7 +410,8 @@ class Store:
         """
         with self.transaction() as cur:
             taken = set(self.current(cur)) | {r[1] for r in self.queue(cur)}
-            keep = [(rank, pid) for rank, pid in enumerate(ranked) if pid not in taken]
+            # ranks are 1-based (1 = asked first): what people read in sheets and tables
+            keep = [(rank, pid) for rank, pid in enumerate(ranked, start=1) if pid not in taken]
             if not keep:
                 return None, []
             cur.execute(
@@ -429,7 +431,7 @@ class Store:
             cur.executemany(
                 "INSERT INTO queue (round_id, particle_id, rank, score) VALUES (?, ?, ?, ?)",
                 [
-                    (round_id, int(pid), rank, None if scores is None else float(scores[rank]))
+                    (round_id, int(pid), rank, None if scores is None else float(scores[rank - 1]))
                     for rank, pid in keep
                 ],
             )

@@ -92,6 +92,22 @@ def test_directory_pool(tmp_path, pool):
     np.testing.assert_array_equal(c.volume(4), X[4, 0])
 
 
+@pytest.mark.parametrize("leftover", ["no database", "empty database", "uncommitted"])
+def test_leftovers_of_an_interrupted_create_are_replaced(make_campaign, tmp_path, leftover):
+    import sqlite3
+
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    (folder / "pool.npy").write_bytes(b"half a pool")
+    (folder / "estimator.pkl").write_bytes(b"")
+    if leftover == "empty database":
+        (folder / "campaign.sqlite").write_bytes(b"")
+    elif leftover == "uncommitted":  # the creating transaction never committed
+        sqlite3.connect(folder / "campaign.sqlite").execute("CREATE TABLE meta (k, v)")
+    c = make_campaign()  # no overwrite=True needed: nothing of value was there
+    assert c.n_particles == 30 and len(labels_of(c)) == 6
+
+
 def test_existing_campaign_needs_overwrite(make_campaign, pool):
     c = make_campaign()
     c.label(20, 1)

@@ -46,11 +46,11 @@ def test_query_fits_first_then_ranks_and_records_scores(make_campaign):
     assert not round_["cold_start"] and round_["model_id"] == model["model_id"]
     assert model["n_labels"] == 6
     rows = sql(c.path, "SELECT particle_id, rank, score FROM queue ORDER BY rank")
-    assert [r[0] for r in rows] == ids.tolist() and [r[1] for r in rows] == list(range(5))
+    assert [r[0] for r in rows] == ids.tolist() and [r[1] for r in rows] == [1, 2, 3, 4, 5]
     scores = [r[2] for r in rows]
     assert all(s is not None for s in scores) and scores == sorted(scores, reverse=True)
     frame = c.particles().set_index("particle_id")
-    assert frame.loc[ids.tolist(), "queued"].all() and frame.loc[int(ids[0]), "rank"] == 0
+    assert frame.loc[ids.tolist(), "queued"].all() and frame.loc[int(ids[0]), "rank"] == 1
     np.testing.assert_allclose(frame.loc[ids.tolist(), "score"], scores)
     rounds = c.rounds()
     assert rounds[["round_id", "model_id", "n_requested", "n_queued"]].values.tolist() == [

@@ -136,13 +136,11 @@ def test_status_prints_and_renders(make_campaign):
     assert c.status()._repr_html_().startswith("<table>")
 
 
-def test_an_interrupted_creation_needs_overwrite(tmp_path, pool):
+def test_an_interrupted_creation_is_created_again(tmp_path, pool):
     X, _ = pool
     folder = tmp_path / "c"
     folder.mkdir()
     (folder / "campaign.sqlite").write_bytes(b"")  # killed before the store was filled
-    with pytest.raises(ValueError, match="create the campaign again with overwrite=True"):
+    with pytest.raises(ValueError, match="creation .*interrupted.*create the campaign again"):
         Campaign.open(folder)
-    with pytest.raises(FileExistsError, match="overwrite=True"):
-        Campaign.create(folder, X, [0, 1, 2])
-    assert Campaign.create(folder, X, [0, 1, 2], overwrite=True).n_particles == 30
+    assert Campaign.create(folder, X, [0, 1, 2]).n_particles == 30  # leftovers replaced
