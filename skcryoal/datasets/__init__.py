@@ -1,4 +1,4 @@
-"""Simulated cryo-ET subtomograms: the built-in simulator, templates and cached presets.
+"""Simulated cryo-ET data: subtomograms, tomograms with particles, templates, presets.
 
 Volumes are arrays of shape ``(n_samples, 1, D, H, W)`` with axis order (z, y, x);
 voxel sizes are in Angstrom, defocus in micrometres (negative = underfocus).
@@ -8,6 +8,7 @@ from ._imaging import ctf, missing_wedge_mask, transfer_function
 from ._presets import clear_data_home, fetch_simulated, get_data_home, list_presets
 from ._simulator import make_subtomograms, simulate_from_templates
 from ._templates import Template, describe_template, load_template, make_template
+from ._tomogram import make_tomogram
 
 __all__ = [
     "Template",
@@ -20,6 +21,7 @@ __all__ = [
     "load_template",
     "make_subtomograms",
     "make_template",
+    "make_tomogram",
     "missing_wedge_mask",
     "simulate_from_templates",
     "transfer_function",

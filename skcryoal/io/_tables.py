@@ -153,12 +153,68 @@ def decode_labels(df, column, table, partial=False):
     return y
 
 
-def read_table(path, text_columns=(), *, pixel_size=True):
-    """Read a STAR or CSV particle table.
+def read_blocks(path, text_columns=()):
+    """Read every data block of a STAR file (or the one table of a CSV file).
 
     The file is read once, as bytes, and parsed from that snapshot, so every
     call sees the file as it is on disk now (never an older version from a
     cache, never half an old and half a new file).
+
+    Parameters
+    ----------
+    path : Path
+        ``.star`` or ``.csv`` file.
+    text_columns : sequence of str
+        Columns to keep as text (labels, file names, tomogram names).
+
+    Returns
+    -------
+    blocks : dict of str to DataFrame or dict
+        Loop blocks as DataFrames and simple (key value) blocks as dicts, by
+        block name (``data_global`` is ``"global"``); a CSV file is one block
+        named ``"particles"``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If it cannot be parsed (the message names the file and the parser's
+        complaint) or has two CSV columns of the same name.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(2, f"particle table not found: {path}", str(path))
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise ValueError(f"{path}: unknown table suffix {suffix!r}; expected .star or .csv.")
+    data = path.read_bytes()
+    if suffix == ".csv":
+        return {"particles": _parse_csv(path, data, text_columns)}
+    return _parse_star(path, data, text_columns)
+
+
+def particle_block(path, blocks):
+    """The particle block of ``blocks`` (see :func:`read_table`), index reset."""
+    loops = {k: v for k, v in blocks.items() if isinstance(v, pd.DataFrame)}
+    if not loops:
+        # A single particle may be written as a simple (key value) block.
+        loops = {k: pd.DataFrame([v]) for k, v in blocks.items() if isinstance(v, dict) and v}
+    if not loops:
+        raise ValueError(f"{path}: the table has no loop (column) block.")
+    if "particles" in loops:
+        particles = loops["particles"]
+    else:
+        with_images = [v for v in loops.values() if any(c in v.columns for c in IMAGE_COLUMNS)]
+        particles = with_images[0] if with_images else next(iter(loops.values()))
+    return particles.reset_index(drop=True)
+
+
+def read_table(path, text_columns=(), *, pixel_size=True):
+    """Read a STAR or CSV particle table.
+
+    The file is read once, as bytes, and parsed from that snapshot (see
+    :func:`read_blocks`).
 
     Parameters
     ----------
@@ -190,28 +246,8 @@ def read_table(path, text_columns=(), *, pixel_size=True):
         gives different pixel sizes (optics groups or rows).
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(2, f"particle table not found: {path}", str(path))
-    suffix = path.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        raise ValueError(f"{path}: unknown table suffix {suffix!r}; expected .star or .csv.")
-    data = path.read_bytes()
-    if suffix == ".csv":
-        blocks = {"particles": _parse_csv(path, data, text_columns)}
-    else:
-        blocks = _parse_star(path, data, text_columns)
-    loops = {k: v for k, v in blocks.items() if isinstance(v, pd.DataFrame)}
-    if not loops:
-        # A single particle may be written as a simple (key value) block.
-        loops = {k: pd.DataFrame([v]) for k, v in blocks.items() if isinstance(v, dict) and v}
-    if not loops:
-        raise ValueError(f"{path}: the table has no loop (column) block.")
-    if "particles" in loops:
-        particles = loops["particles"]
-    else:
-        with_images = [v for v in loops.values() if any(c in v.columns for c in IMAGE_COLUMNS)]
-        particles = with_images[0] if with_images else next(iter(loops.values()))
-    particles = particles.reset_index(drop=True)
+    blocks = read_blocks(path, text_columns)
+    particles = particle_block(path, blocks)
     pixel = _pixel_size(path, blocks.get("optics"), particles) if pixel_size else None
     return particles, pixel
 
