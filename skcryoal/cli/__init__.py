@@ -16,7 +16,7 @@ from ._common import CLIError, threads_value
 __all__ = ["main"]
 
 # Modules implementing the subcommands, in the order shown by --help.
-_COMMANDS = ("._simulate", "._demo", "._benchmark", "._campaign")
+_COMMANDS = ("._simulate", "._demo", "._extract", "._benchmark", "._campaign")
 
 
 class _ArgumentParser(argparse.ArgumentParser):

@@ -8,14 +8,16 @@ from pathlib import Path
 import numpy as np
 
 from ..utils._atomic import atomic_write_text
+from . import _pools
 from ._common import CLIError, positive_float, positive_int, snr_value
 
 NAME = "benchmark"
 HELP = (
     "Compare active-learning strategies: run the paper's protocol (cold re-training each "
-    "cycle, evaluation on a held-out test set, several trials) on simulated data or your own "
-    "particle table, and write results.csv, learning_curve.png and summary.md. An "
-    "interrupted run resumes when the same command is run again."
+    "cycle, evaluation on a held-out test set, several trials) on simulated data, your own "
+    "labeled subtomograms, a labeled particle set or a copick project, and write "
+    "results.csv, learning_curve.png and summary.md. An interrupted run resumes when the "
+    "same command is run again."
 )
 
 _EPILOG = """\
@@ -30,11 +32,24 @@ strategy specs (comma-separated in --strategies):
 budgets (--initial, --step, --final): an integer is a count of volumes, a number with a
 decimal point or a percent sign a fraction of the pool (0.1 or 10%).
 
+your data: --table is a table of labeled subtomogram files (rlnImageName), or a particle
+set (RELION 5/4/3, Warp/M, pytom coordinates; always so with --tomograms, --tomogram-dir
+or --tomogram) whose labeled particles are cut once, at --size voxels, into
+OUT/extracted/ (MRC files + particles.star, reused when the run resumes; --test-table
+likewise into OUT/extracted-test/). Labels: skcryoalLabelText or skcryoalLabel, or the
+column named by --label-column; particles without one are left out. --copick CONFIG
+reads a copick project instead: the truth picks (--truth-user/--truth-session) are the
+pool and test set, their object names the labels.
+
 examples:
   skcryoal benchmark --preset quick --out bench-quick
   skcryoal benchmark --preset fig2-lambda-cpu --trials 1 --out bench-lambda
   skcryoal benchmark --table particles.star --test-fraction 0.2 \\
       --strategies ema,entropy,random --initial 10% --step 5% --final 30% --out bench-mine
+  skcryoal benchmark --table particles.star --tomograms tomograms.star --size 32 \\
+      --voxel-size 10 --strategies ema,random --out bench-relion5
+  skcryoal benchmark --copick copick.json --truth-user curation --size 32 \\
+      --objects ribosome,apoferritin --out bench-copick
   skcryoal benchmark --list-presets
 """
 
@@ -95,13 +110,23 @@ def add_arguments(parser):
     data.add_argument("--n-classes", type=positive_int, help="simulated classes")
     data.add_argument("--train-per-class", type=positive_int, metavar="N", help="pool per class")
     data.add_argument("--test-per-class", type=positive_int, metavar="N", help="test per class")
-    data.add_argument("--size", type=positive_int, help="simulated box edge in voxels")
+    data.add_argument(
+        "--size",
+        type=positive_int,
+        help="box edge in voxels: of simulated volumes, or of the subtomograms cut from a "
+        f"particle set or copick project (default there: {_pools.DEFAULT_SIZE})",
+    )
     data.add_argument("--snr", type=snr_value, help="simulated signal-to-noise ratio (inf: none)")
     data.add_argument("--data-home", metavar="DIR", help="cache of simulated sets")
     data.add_argument(
-        "--table", metavar="FILE", help="your particle table (STAR/CSV of labeled MRC files)"
+        "--table",
+        metavar="FILE",
+        help="your particles (STAR/CSV): labeled subtomogram files, or a labeled particle set "
+        "cut into OUT/extracted (see 'your data' below)",
     )
-    data.add_argument("--test-table", metavar="FILE", help="a separate test table")
+    data.add_argument(
+        "--test-table", metavar="FILE", help="a separate test table, of the same kind"
+    )
     data.add_argument(
         "--test-fraction",
         type=_fraction,
@@ -110,6 +135,7 @@ def add_arguments(parser):
         help="stratified test split of --table without --test-table (default: 0.2)",
     )
     data.add_argument("--label-column", help="label column of the tables")
+    _pools.add_arguments(parser, size=False)
 
     camp = parser.add_argument_group("campaign (default: the preset's)")
     camp.add_argument("--strategies", metavar="SPECS", help="comma-separated strategy specs")
@@ -145,6 +171,9 @@ def add_arguments(parser):
         help="train the baselines and the ceiling with the EMA regularizer too (default: plain "
         "cross-entropy, as in the paper), so that curves differ by the selection rule alone",
     )
+
+
+_SIMULATOR_OPTIONS = ("dataset", "n_classes", "train_per_class", "test_per_class", "size", "snr")
 
 
 def _pool_size(preset_name, overrides):
@@ -189,6 +218,37 @@ def _list_presets():
     return 0
 
 
+def _refuse_simulator_options(args, prog, why, options=_SIMULATOR_OPTIONS):
+    given = [o for o in options if getattr(args, o) is not None]
+    if given:
+        raise CLIError(
+            f"{prog}: error: {why}; the simulator options "
+            f"{', '.join('--' + o.replace('_', '-') for o in given)} do not apply"
+        )
+
+
+def _particle_set_data(args, spec, prog):
+    """The data section of the configuration for a particle set or a copick project."""
+    without_size = tuple(o for o in _SIMULATOR_OPTIONS if o != "size")
+    _refuse_simulator_options(args, prog, "a particle set gives your data", without_size)
+    test_spec = None
+    if args.test_table:
+        if spec["kind"] == "copick":
+            raise CLIError(
+                f"{prog}: error: --test-table does not go with --copick; the test set is split "
+                "off the truth picks (--test-fraction)"
+            )
+        # the same kind as --table: a particle set, with the same tomograms and options
+        test_spec = _pools.spec_from_args(
+            args, args.test_table, prog, what="--test-table", forced=True, size_is_ours=False
+        )
+    return dict(
+        particle_set=spec,
+        test_particle_set=test_spec,
+        test_fraction=None if test_spec else args.test_fraction,
+    )
+
+
 def _config(args, prog):
     from ..benchmark import get_preset, parse_strategy_spec
     from ..benchmark._specs import split_strategy_list
@@ -219,23 +279,17 @@ def _config(args, prog):
     ):
         if getattr(args, option) is not None:
             classifier[key] = getattr(args, option)
-    if args.table:
+    particles = _pools.spec_from_args(args, args.table, prog, what="--table", size_is_ours=False)
+    if particles is not None:
+        data = _particle_set_data(args, particles, prog)
+    elif args.table:
         data = dict(
             table=str(Path(args.table).resolve()),
             test_table=str(Path(args.test_table).resolve()) if args.test_table else None,
             test_fraction=None if args.test_table else args.test_fraction,
             label_column=args.label_column,
         )
-        simulated = [
-            o
-            for o in ("dataset", "n_classes", "train_per_class", "test_per_class", "size", "snr")
-            if getattr(args, o) is not None
-        ]
-        if simulated:
-            raise CLIError(
-                f"{prog}: error: --table reads your data; the simulator options "
-                f"{', '.join('--' + o.replace('_', '-') for o in simulated)} do not apply"
-            )
+        _refuse_simulator_options(args, prog, "--table reads your data")
     else:
         if args.test_table:
             raise CLIError(f"{prog}: error: --test-table needs --table")
@@ -315,10 +369,20 @@ def _check_resume(out, config, prog):
         )
 
 
-def _load_data(config, args, prog, progress):
+def _load_data(config, args, prog, progress, out):
     data = config["data"]
+    if "particle_set" in data:
+        return _load_particle_set(data, config["seed"], prog, out)
     if "table" in data:
-        return _load_table(data, config["seed"], prog)
+        return _load_table(
+            data["table"],
+            data["test_table"],
+            data["test_fraction"],
+            data["label_column"],
+            config["seed"],
+            prog,
+            Path(data["table"]).name,
+        )
     from ..datasets import fetch_simulated
 
     if progress:
@@ -333,6 +397,26 @@ def _load_data(config, args, prog, progress):
     return bunch.X_train, bunch.y_train, bunch.X_test, bunch.y_test, name
 
 
+def _load_particle_set(data, seed, prog, out):
+    """Cut the labeled particles once into ``out/extracted`` and read them from there."""
+    spec, test_spec = data["particle_set"], data["test_particle_set"]
+    table = _pools.cached_extraction(spec, out / _pools.CACHE_DIR, prog, labeled_only=True)
+    test_table = None
+    if test_spec is not None:
+        test_table = _pools.cached_extraction(
+            test_spec, out / f"{_pools.CACHE_DIR}-test", prog, labeled_only=True
+        )
+    return _load_table(
+        str(table),
+        None if test_table is None else str(test_table),
+        data["test_fraction"],
+        None,  # the labels of the cut subtomograms are in skcryoalLabel(Text)
+        seed,
+        prog,
+        _pools.describe(spec),
+    )
+
+
 def _read_table(path, label_column, prog):
     from ..io import read_subtomograms
 
@@ -345,28 +429,26 @@ def _read_table(path, label_column, prog):
     return X, np.asarray(y)
 
 
-def _load_table(data, seed, prog):
+def _load_table(table, test_table, test_fraction, label_column, seed, prog, name):
     from sklearn.model_selection import train_test_split
 
     from ..utils._batches import RowSubset
 
-    X, y = _read_table(data["table"], data["label_column"], prog)
-    if data["test_table"]:
-        X_test, y_test = _read_table(data["test_table"], data["label_column"], prog)
-        return X, y, X_test, y_test, Path(data["table"]).name
+    X, y = _read_table(table, label_column, prog)
+    if test_table:
+        X_test, y_test = _read_table(test_table, label_column, prog)
+        return X, y, X_test, y_test, name
     idx = np.arange(len(y))
     try:
-        pool, test = train_test_split(
-            idx, test_size=data["test_fraction"], stratify=y, random_state=seed
-        )
+        pool, test = train_test_split(idx, test_size=test_fraction, stratify=y, random_state=seed)
     except ValueError as exc:
         raise CLIError(
-            f"{prog}: error: cannot split {data['table']!r} into pool and test with "
-            f"--test-fraction {data['test_fraction']} stratified by class ({exc}); give a "
+            f"{prog}: error: cannot split {str(table)!r} into pool and test with "
+            f"--test-fraction {test_fraction} stratified by class ({exc}); give a "
             "--test-table or another fraction"
         ) from None
     pool, test = np.sort(pool), np.sort(test)
-    name = f"{Path(data['table']).name} (test fraction {data['test_fraction']})"
+    name = f"{name} (test fraction {test_fraction})"
     return RowSubset(X, pool), y[pool], RowSubset(X, test), y[test], name
 
 
@@ -398,7 +480,7 @@ def run(args):
         summary_markdown,
     )
 
-    X_pool, y_pool, X_test, y_test, dataset = _load_data(config, args, prog, progress)
+    X_pool, y_pool, X_test, y_test, dataset = _load_data(config, args, prog, progress, out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
     results_file = out / "results.csv"

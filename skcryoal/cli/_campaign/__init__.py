@@ -8,6 +8,7 @@ command is simply run again; each prints what to run next.
 
 import argparse
 
+from .. import _pools
 from .._common import CLIError, positive_int
 from ._commands import (
     _run_export,
@@ -73,11 +74,14 @@ def _add_progress(sub):
 def _add_new(sub):
     sub.add_argument(
         "--pool",
-        required=True,
         metavar="PATH",
-        help="the particles: a STAR/CSV particle table (rows with a label seed the "
-        "campaign), a directory of MRC files, one MRC stack, or a .npy array file of "
-        "shape (n, D, H, W) or (n, 1, D, H, W) (copied into the folder)",
+        help="the particles: a STAR/CSV table of subtomogram files (rows with a label seed "
+        "the campaign), a directory of MRC files, one MRC stack, a .npy array file of "
+        "shape (n, D, H, W) or (n, 1, D, H, W) (copied into the folder), or a particle set "
+        "(RELION 5/4/3, Warp/M, pytom coordinates; always so with --tomograms, "
+        "--tomogram-dir or --tomogram), cut once into FOLDER/extracted (MRC files + "
+        "particles.star, every input column kept) which is then the pool, read on every "
+        "reopen. Or --copick CONFIG instead of --pool",
     )
     sub.add_argument(
         "--classes",
@@ -89,8 +93,8 @@ def _add_new(sub):
     sub.add_argument(
         "--label-column",
         metavar="C",
-        help="label column of the table (default: skcryoalLabelText or skcryoalLabel; "
-        "RELION's rlnClassNumber only when named here)",
+        help="label column of the table or particle set (default: skcryoalLabelText or "
+        "skcryoalLabel; RELION's rlnClassNumber only when named here)",
     )
     sub.add_argument(
         "--strategy",
@@ -114,6 +118,7 @@ def _add_new(sub):
         action="store_true",
         help="replace a campaign already in FOLDER (its labels, queue and models are deleted)",
     )
+    _pools.add_arguments(sub)
 
 
 def _add_moved_pool(sub):
@@ -207,7 +212,12 @@ def add_arguments(parser):
         "  skcryoal campaign new ribo --pool particles.star \\\n"
         "      --classes ribosome,proteasome,junk --annotator ana\n"
         "  skcryoal campaign new mine --pool subtomograms/ --classes @classes.txt \\\n"
-        "      --width 16 --epochs 30 --device cuda",
+        "      --width 16 --epochs 30 --device cuda\n"
+        "  skcryoal campaign new picks --pool particles.star --tomograms tomograms.star \\\n"
+        "      --size 32 --voxel-size 10 --classes ribosome,proteasome,junk\n"
+        "  skcryoal campaign new cp --copick copick.json --objects ribosome,apoferritin \\\n"
+        "      --truth-user curation --size 32 --classes ribosome,apoferritin,junk\n"
+        "(particle sets and copick projects are cut once into FOLDER/extracted, the pool)",
         _add_new,
     )
     _command(

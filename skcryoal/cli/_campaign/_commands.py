@@ -4,6 +4,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from .. import _pools
 from .._common import CLIError
 from ._helpers import (
     _DEFAULT_N,
@@ -23,13 +24,17 @@ from ._helpers import (
 
 
 def _run_new(args):
-    from ...campaign import Campaign
     from ...classifier import CryoNetClassifier
 
     prog = args.command_prog
     folder = Path(args.folder)
     classes = _parse_classes(args.classes, prog)
-    pool = _pool_value(args, prog)
+    spec = _pools.spec_from_args(args, args.pool, prog, what="--pool")
+    if spec is None and args.pool is None:
+        raise CLIError(
+            f"{prog}: error: give the particles as --pool PATH (or a copick project as "
+            "--copick CONFIG)"
+        )
     estimator = CryoNetClassifier(
         module__width=args.width,
         max_epochs=args.epochs,
@@ -43,31 +48,31 @@ def _run_new(args):
         strategy=args.strategy,
         random_state=args.seed,
         annotator=args.annotator,
-        label_column=args.label_column,
     )
-    try:
-        campaign = Campaign.create(folder, pool, classes, overwrite=args.overwrite, **options)
-    except FileExistsError:
-        if args.overwrite:
-            raise
-        status = _existing_campaign(folder, prog)
-        if status is not None:
-            raise CLIError(
-                f"{prog}: error: {str(folder)!r} already holds a campaign ({status.n_labeled} "
-                f"of {status.n_particles} particles labeled, {status.n_rounds} query rounds); "
-                f"see skcryoal campaign status {_shell(folder)}, or pass --overwrite to replace "
-                "it (its labels, queue and models are deleted)"
-            ) from None
-        print(f"Replacing the leftovers of an interrupted `new` in {folder} ...")
-        campaign = Campaign.create(folder, pool, classes, overwrite=True, **options)
+    if spec is None:
+        pool = _pool_value(args, prog)
+        campaign = _create(args, folder, pool, classes, label_column=args.label_column, **options)
+        source = "copied into the folder" if not isinstance(pool, Path) else "read in place"
+    else:
+        # cut before anything else is touched, but not over a campaign that --overwrite
+        # does not replace; the cut folder stays only if the campaign is created
+        if not args.overwrite:
+            _refuse_existing(folder, prog)
+        with _pools.campaign_pool(spec, folder, prog) as extraction:
+            # the labels are in the cut table's skcryoalLabel(Text), whatever the input's
+            campaign = _create(
+                args, folder, extraction.table_path, classes, label_column=None, **options
+            )
+        print("\n".join(_pools.summary_lines(extraction, files=False)))
+        source = f"cut into {extraction.folder}, read from there"
     with campaign:
         status = campaign.status()
         shape = "x".join(map(str, campaign.volume_shape))
-    source = "copied into the folder" if not isinstance(pool, Path) else "read in place"
     unlabeled = status.n_unlabeled
+    given = args.pool if spec is None or spec["kind"] == "particles" else args.copick
     print(
         f"Created campaign {campaign.path}\n"
-        f"  pool       {args.pool} ({source}): {status.n_particles} particles of {shape} "
+        f"  pool       {given} ({source}): {status.n_particles} particles of {shape} "
         "voxels\n"
         f"  classes    {len(classes)}: {', '.join(map(str, classes))}\n"
         f"  seeded     {status.n_labeled} labels ({_n_classes_line(status.per_class)}); "
@@ -86,6 +91,31 @@ def _run_new(args):
         f"skcryoal campaign query {_shell(folder)} -n {_DEFAULT_N}",
     )
     return 0
+
+
+def _refuse_existing(folder, prog):
+    status = _existing_campaign(folder, prog)
+    if status is not None:
+        raise CLIError(
+            f"{prog}: error: {str(folder)!r} already holds a campaign ({status.n_labeled} "
+            f"of {status.n_particles} particles labeled, {status.n_rounds} query rounds); "
+            f"see skcryoal campaign status {_shell(folder)}, or pass --overwrite to replace "
+            "it (its labels, queue and models are deleted)"
+        )
+
+
+def _create(args, folder, pool, classes, **options):
+    """Campaign.create, replacing the leftovers of an interrupted ``new`` without --overwrite."""
+    from ...campaign import Campaign
+
+    try:
+        return Campaign.create(folder, pool, classes, overwrite=args.overwrite, **options)
+    except FileExistsError:
+        if args.overwrite:
+            raise
+        _refuse_existing(folder, args.command_prog)
+        print(f"Replacing the leftovers of an interrupted `new` in {folder} ...")
+        return Campaign.create(folder, pool, classes, overwrite=True, **options)
 
 
 # -------------------------------------------------------------------- status

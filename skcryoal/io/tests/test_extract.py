@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import starfile
 
-from skcryoal.io import extract_subtomograms
+from skcryoal.io import extract_particles, extract_subtomograms, read_particle_set
 
 
 @pytest.fixture
@@ -28,23 +28,57 @@ def test_odd_size_is_centered(tomogram):
     assert X[0, 0, 2, 2, 2] == tomogram[12, 11, 10]
 
 
-@pytest.mark.parametrize("fmt", ["relion", "warp", "plain"])
+@pytest.mark.parametrize("fmt", ["relion", "plain", "upper"])
 def test_tables_and_mrc_tomogram(tmp_path, tomogram, write_mrc, fmt):
+    # rlnCoordinate* are voxels of this tomogram, even beside rlnTomoName (RELION 3)
     xyz = [[10, 12, 8], [20, 11, 9]]
     columns = {
         "relion": ["rlnCoordinateX", "rlnCoordinateY", "rlnCoordinateZ"],
-        "warp": ["wrpCoordinateX1", "wrpCoordinateY1", "wrpCoordinateZ1"],
         "plain": ["x", "y", "z"],
+        "upper": ["X", "Y", "Z"],
     }[fmt]
     df = pd.DataFrame(xyz, columns=columns).assign(rlnTomoName="TS_01")
-    path = tmp_path / ("coords.csv" if fmt == "plain" else "coords.star")
-    df.to_csv(path, index=False) if fmt == "plain" else starfile.write(df, path)
+    path = tmp_path / ("coords.star" if fmt == "relion" else "coords.csv")
+    starfile.write(df, path) if fmt == "relion" else df.to_csv(path, index=False)
     write_mrc(tmp_path / "tomo.mrc", tomogram)
     expected, _ = extract_subtomograms(tomogram, xyz, size=4)
     for tomo in (tomogram, tmp_path / "tomo.mrc", str(tmp_path / "tomo.mrc")):
         for coordinates in (path, str(path), df):
             X, kept = extract_subtomograms(tomo, coordinates, size=4)
             np.testing.assert_array_equal(X, expected)
+
+
+def test_warp_coordinates_are_angstrom_as_in_read_particle_set(tmp_path, tomogram, write_mrc):
+    # M writes wrpCoordinate* in Angstrom from the first voxel: the same path as
+    # read_particle_set, which divides them by the voxel size of the header
+    xyz = np.array([[10, 12, 8], [20.4, 11, 9]])
+    write_mrc(tmp_path / "tomo.mrc", tomogram, voxel_size=7.5)
+    df = pd.DataFrame(xyz * 7.5, columns=["wrpCoordinateX1", "wrpCoordinateY1", "wrpCoordinateZ1"])
+    df["wrpSourceName"] = "TS_01.tomostar"
+    starfile.write(df, tmp_path / "m.star")
+    expected, _ = extract_subtomograms(tomogram, xyz, size=4)
+    for coordinates in (df, tmp_path / "m.star"):
+        X, kept = extract_subtomograms(tmp_path / "tomo.mrc", coordinates, size=4)
+        np.testing.assert_array_equal(X, expected)
+    particles = read_particle_set(df, tomograms=tmp_path / "tomo.mrc")
+    np.testing.assert_array_equal(extract_particles(particles, 4)[0], expected)
+    # an array has no voxel size, and binning does not apply to Angstrom
+    with pytest.raises(ValueError, match=r"in Angstrom and need the voxel size .* MRC file"):
+        extract_subtomograms(tomogram, df, size=4)
+    with pytest.raises(ValueError, match="binning must be 1; got binning=2"):
+        extract_subtomograms(tmp_path / "tomo.mrc", df, size=4, binning=2)
+
+
+def test_relion5_table_with_one_tomogram_file(tmp_path, tomogram, write_mrc):
+    write_mrc(tmp_path / "tomo.mrc", tomogram, voxel_size=10.0)
+    xyz = np.array([[10, 12, 8], [20, 11, 9]])
+    centre = np.array(tomogram.shape[::-1]) / 2.0  # (x, y, z) of the file's centre
+    df = pd.DataFrame(
+        (xyz - centre) * 10.0,
+        columns=[f"rlnCenteredCoordinate{a}Angst" for a in "XYZ"],
+    ).assign(rlnTomoName="TS_01")
+    X, _ = extract_subtomograms(tmp_path / "tomo.mrc", df, size=4)
+    np.testing.assert_array_equal(X, extract_subtomograms(tomogram, xyz, size=4)[0])
 
 
 def test_binning_divides_coordinates(tomogram):
