@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ...io._write import _missing_dirs
 from ._read import LABEL_COLUMNS
 
 TABLE_NAME = "particles"
@@ -171,14 +172,6 @@ class _VolumeFile:
             f.seek(int(i) * self._nbytes)
             data = f.read(self._nbytes)
         return np.frombuffer(data, dtype=self.dtype).reshape(self.shape[1:])
-
-
-def _missing_dirs(directory):
-    missing = []
-    while not directory.exists() and directory != directory.parent:
-        missing.append(directory)
-        directory = directory.parent
-    return missing
 
 
 def _check_targets(folder, table_path, overwrite):
