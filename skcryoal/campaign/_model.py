@@ -306,6 +306,19 @@ def _unlabeled_view(campaign, estimator, labels):
     return RowSubset(campaign._volumes, ids) if len(ids) else None
 
 
+def _drop_optimizer_state(estimator):
+    """Empty the optimizers' moment buffers before checkpointing.
+
+    Every campaign fit starts cold (the paper's protocol), so a model's
+    optimizer state is never used again; AdamW's two moment buffers are the
+    size of the weights twice over (a width-16 checkpoint: 58 MB with them,
+    25 MB without). Prediction and scoring are unaffected.
+    """
+    for name, value in vars(estimator).items():
+        if name.endswith("optimizer_") and hasattr(value, "state"):
+            value.state.clear()
+
+
 def fit_campaign(
     campaign, on_epoch=None, *, random_state=None, semi_supervised=False, callbacks=None
 ):
@@ -337,6 +350,7 @@ def fit_campaign(
     metrics = _metrics(estimator, X, y, campaign._classes, seconds)
     metrics["random_state"] = template_seed(campaign._template) if seed is None else seed
     metrics["semi_supervised"] = bool(semi_supervised)
+    _drop_optimizer_state(estimator)
     record = write_checkpoint(campaign.path, estimator)
     record.update(n_labels=len(ids), labels_digest=digest, metrics=metrics)
     model_id = campaign._store.add_model(record)
