@@ -14,12 +14,11 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 from skcryoal import CryoNetClassifier  # noqa: E402
 from skcryoal.campaign import Campaign, _widget  # noqa: E402
+from skcryoal.campaign._slices import render_orthoslices, slab_orthoslices  # noqa: E402
 from skcryoal.campaign._widget import (  # noqa: E402
     KEY_SENTINEL,
     CampaignWidget,
     class_shortcuts,
-    render_orthoslices,
-    slab_orthoslices,
 )
 from skcryoal.datasets import make_subtomograms  # noqa: E402
 
