@@ -61,7 +61,7 @@ def _as_specs(strategies):
 def _check_configuration(run):
     """Fail now, not after hours of training, on what no campaign can take."""
     from ..campaign._classes import ClassList
-    from ..campaign._model import strategy_spec
+    from ..campaign._specs import strategy_spec
 
     try:
         ClassList(list(run.classes))

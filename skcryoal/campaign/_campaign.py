@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import _model, _tables
+from . import _specs, _tables
 from ._checkpoint import remove_stray_temps
 from ._classes import ClassList
 from ._create import create_folder
@@ -127,7 +127,7 @@ class Campaign(ModelMixin, FilesMixin):
             self._store.close()
             raise
         self._classes = ClassList.from_texts(self._store.class_texts(), self._meta["class_kind"])
-        with open(folder / _model.ESTIMATOR_FILE, "rb") as fh:
+        with open(folder / _specs.ESTIMATOR_FILE, "rb") as fh:
             self._template = pickle.load(fh)
         self._model_cache = (None, None)
         self._pool_arg = pool

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .._version import __version__
-from . import _model
+from . import _specs
 from ._checkpoint import MODELS_DIR
 from ._classes import ClassList, seed_texts
 from ._pool import (
@@ -29,8 +29,8 @@ OWNED = (
     f"{DB_NAME}-wal",
     f"{DB_NAME}-shm",
     POOL_FILE,
-    _model.ESTIMATOR_FILE,
-    _model.STRATEGY_FILE,
+    _specs.ESTIMATOR_FILE,
+    _specs.STRATEGY_FILE,
 )
 
 
@@ -97,9 +97,9 @@ def create_folder(
             "keep_checkpoints must be None (keep all) or a positive integer (the latest "
             f"models to keep on disk); got {keep_checkpoints!r}."
         )
-    seed = _model.resolve_seed(random_state)
-    spec, strategy_bytes = _model.strategy_spec(strategy)
-    template = _model.estimator_template(estimator, class_list, seed)
+    seed = _specs.resolve_seed(random_state)
+    spec, strategy_bytes = _specs.strategy_spec(strategy)
+    template = _specs.estimator_template(estimator, class_list, seed)
     meta = {
         "created": now(),
         "skcryoal_version": __version__,
@@ -145,7 +145,7 @@ def create_folder(
 def _write(folder, source, template, strategy_bytes, meta, class_list, seeds, seed_annotator):
     if source.kind == "array" and not is_referenced(meta["pool"]):
         save_array_pool(source.volumes, folder)
-    _model.save_specs(folder, template, strategy_bytes)
+    _specs.save_specs(folder, template, strategy_bytes)
     particles = (
         (pid, row.get("skcryoal_file"), row.get("skcryoal_index"), tomo_name(row), to_json(row))
         for pid, row in enumerate(source.rows)

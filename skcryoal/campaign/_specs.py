@@ -1,0 +1,154 @@
+"""What a campaign stores of its strategy and estimator, and how it rebuilds them."""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+import pickle
+
+import numpy as np
+from sklearn.base import clone
+
+from ..utils._atomic import atomic_write_bytes
+
+DEFAULT_STRATEGY = "ema"
+STRATEGY_FILE = "strategy.pkl"
+ESTIMATOR_FILE = "estimator.pkl"
+
+
+# ------------------------------------------------------------------ specs
+def resolve_seed(random_state):
+    """Return the campaign's integer seed (recorded, so that it is reproducible)."""
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy % (2**31 - 1))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if not 0 <= random_state < 2**32:
+            raise ValueError(f"random_state must be in [0, 2**32); got {random_state}.")
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31 - 1))
+    raise TypeError(
+        "random_state must be an int, a numpy RandomState or None (a seed drawn now and "
+        f"recorded); got {random_state!r}."
+    )
+
+
+def round_seed(seed, round_number):
+    """Seed of one query round: different each round, reproducible from the campaign seed."""
+    return int(np.random.SeedSequence([seed, round_number]).generate_state(1)[0] % (2**31 - 1))
+
+
+def _takes(fn, name):
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def strategy_spec(strategy):
+    """Validate ``strategy`` and return ``(spec, pickled_bytes or None)``.
+
+    ``spec`` is JSON-ready: ``{"name", "params"}`` for a registered strategy,
+    ``{"pickle", "repr"}`` for a callable.
+    """
+    from ..query import get_strategy
+
+    if strategy is None:
+        strategy = DEFAULT_STRATEGY
+    if isinstance(strategy, tuple) and len(strategy) == 2 and isinstance(strategy[0], str):
+        name, params = strategy[0], dict(strategy[1] or {})
+    elif isinstance(strategy, str):
+        from ..benchmark._specs import parse_strategy_spec
+
+        parsed = parse_strategy_spec(strategy)
+        if parsed.classifier_params or parsed.semi_supervised is not None:
+            raise ValueError(
+                f"strategy {strategy!r}: 'clf.*' and 'semi' options belong to benchmarks; "
+                "configure the campaign's estimator=... instead."
+            )
+        name, params = parsed.name, dict(parsed.params)
+    elif callable(strategy) and not isinstance(strategy, type):
+        try:
+            data = pickle.dumps(strategy, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            raise TypeError(
+                f"strategy {strategy!r} cannot be pickled ({exc}); the campaign stores it in "
+                "its folder. Use a module-level function or a strategy instance, not a lambda "
+                "or closure, or pass a registered name such as 'ema'."
+            ) from exc
+        return {"pickle": STRATEGY_FILE, "repr": repr(strategy)[:500]}, data
+    else:
+        raise TypeError(
+            "strategy must be a registered name ('ema', 'entropy', ...), a spec string "
+            "('ema:subsample=500'), a (name, params) pair or a picklable callable; got "
+            f"{strategy!r}."
+        )
+    if "random_state" in params:
+        raise ValueError(
+            "Do not set the strategy's random_state: the campaign derives one per round "
+            "from its own random_state."
+        )
+    get_strategy(name, **params)  # raises for an unknown name or parameter
+    return {"name": name, "params": params}, None
+
+
+def make_strategy(folder, spec, seed, *, seed_callable=False):
+    """Instantiate the campaign's strategy for one round.
+
+    A registered strategy gets ``random_state=seed``; a stored callable is used
+    as it is, unless ``seed_callable`` (a seed given to the query): then its
+    ``random_state`` attribute, if any, is set to ``seed``.
+    """
+    from ..query import get_strategy
+
+    if "pickle" in spec:
+        strategy = pickle.loads((folder / spec["pickle"]).read_bytes())
+        if seed_callable and hasattr(strategy, "random_state"):
+            strategy.random_state = seed
+        return strategy
+    cls = type(get_strategy(spec["name"], **spec["params"]))
+    params = dict(spec["params"])
+    if _takes(cls, "random_state"):
+        params["random_state"] = seed
+    return get_strategy(spec["name"], **params)
+
+
+def estimator_template(estimator, classes, seed):
+    """Return the unfitted estimator the campaign clones for every fit."""
+    if estimator is None:
+        from ..classifier import CryoNetClassifier
+
+        return CryoNetClassifier(classes=list(classes.values), random_state=seed)
+    if isinstance(estimator, type) or not hasattr(estimator, "fit"):
+        raise TypeError(
+            f"estimator must be an estimator instance with fit/predict_proba; got {estimator!r}."
+        )
+    try:
+        template = clone(estimator)
+    except Exception as exc:
+        raise TypeError(f"estimator {estimator!r} cannot be cloned ({exc}).") from exc
+    params = template.get_params() if hasattr(template, "get_params") else {}
+    for key, value in params.items():
+        if key != "classes" and not key.endswith("__classes"):
+            continue
+        if value is None:
+            template.set_params(**{key: list(classes.values)})
+        elif sorted(map(str, value)) != sorted(classes.texts):
+            raise ValueError(
+                f"the estimator's {key}={list(value)} differ from the campaign's classes "
+                f"{classes.values}; leave {key}=None or make them equal."
+            )
+    return template
+
+
+def save_specs(folder, template, strategy_bytes):
+    """Store the estimator template (and a callable strategy) atomically."""
+    try:
+        data = pickle.dumps(template, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        raise TypeError(
+            f"the estimator cannot be pickled ({exc}); the campaign stores it in its folder."
+        ) from exc
+    atomic_write_bytes(folder / ESTIMATOR_FILE, data)
+    if strategy_bytes is not None:
+        atomic_write_bytes(folder / STRATEGY_FILE, strategy_bytes)
