@@ -105,17 +105,16 @@ def _refuse_existing(folder, prog):
 
 
 def _create(args, folder, pool, classes, **options):
-    """Campaign.create, replacing the leftovers of an interrupted ``new`` without --overwrite."""
+    """Campaign.create; says so when it replaces the leftovers of an interrupted ``new``."""
     from ...campaign import Campaign
+    from ...campaign._create import OWNED
 
-    try:
-        return Campaign.create(folder, pool, classes, overwrite=args.overwrite, **options)
-    except FileExistsError:
-        if args.overwrite:
-            raise
+    if not args.overwrite:
         _refuse_existing(folder, args.command_prog)
-        print(f"Replacing the leftovers of an interrupted `new` in {folder} ...")
-        return Campaign.create(folder, pool, classes, overwrite=True, **options)
+        if any((Path(folder) / name).exists() for name in OWNED):
+            # Campaign.create replaces what an interrupted creation left
+            print(f"Replacing the leftovers of an interrupted `new` in {folder} ...")
+    return Campaign.create(folder, pool, classes, overwrite=args.overwrite, **options)
 
 
 # -------------------------------------------------------------------- status

@@ -214,7 +214,7 @@ def test_interrupted_commands_record_nothing_and_run_again(tmp_path, capsys, tab
     folder.mkdir()
     (folder / "estimator.pkl").write_bytes(b"partial")
     code, out, _ = cli(capsys, "new", folder, "--pool", path, "--classes", ",".join(CLASSES), *TINY)
-    assert code == 0 and "interrupted" in out
+    assert code == 0 and "Replacing the leftovers of an interrupted `new`" in out
 
     def interrupted(self, on_epoch=None):
         raise KeyboardInterrupt("fit interrupted; no model was recorded.")
