@@ -6,14 +6,25 @@ as each cycle finishes, so an interrupted campaign resumes where it stopped.
 Each strategy and trial is a labelling campaign (:mod:`skcryoal.campaign`)
 whose annotator is an oracle: the loop people label with.
 :func:`summary_markdown` and :func:`plot_learning_curves` turn the table into
-the paper's tables and Fig. 1-style curves. ``skcryoal benchmark`` runs it all
+the paper's tables and Fig. 1-style curves. Trials are paired (every strategy
+of a trial starts from the same labeled set and seed), so strategies are
+compared through paired differences with Student-t intervals over trials:
+:func:`paired_difference`, the normalized learning-curve area
+(:func:`learning_curve_auc`, :func:`auc_summary`) and win/tie/loss counts over
+budgets (:func:`win_tie_loss`), after Lüth et al. (NeurIPS 2023). ``skcryoal benchmark`` runs it all
 from the command line, with presets for the README's quick run and each of the
 paper's experiments (:func:`list_benchmark_presets`).
 """
 
 from ._campaign import run_campaign
 from ._factory import RECIPES, ClassifierFactory
-from ._plot import plot_learning_curves, save_learning_curves
+from ._plot import (
+    plot_auc,
+    plot_learning_curves,
+    plot_win_tie_loss,
+    save_evaluation_plots,
+    save_learning_curves,
+)
 from ._presets import (
     BenchmarkPreset,
     estimate_training_seconds,
@@ -30,6 +41,14 @@ from ._results import (
 )
 from ._schedule import budget_schedule, initial_labeled_indices, trial_seeds
 from ._specs import StrategySpec, parse_strategy_spec
+from ._stats import (
+    auc_summary,
+    learning_curve_auc,
+    mean_interval,
+    paired_difference,
+    win_tie_loss,
+    win_tie_loss_matrix,
+)
 
 __all__ = [
     "CEILING",
@@ -38,18 +57,27 @@ __all__ = [
     "BenchmarkPreset",
     "ClassifierFactory",
     "StrategySpec",
+    "auc_summary",
     "budget_schedule",
     "decode_indices",
     "estimate_training_seconds",
     "get_preset",
     "initial_labeled_indices",
+    "learning_curve_auc",
     "list_benchmark_presets",
+    "mean_interval",
+    "paired_difference",
     "parse_strategy_spec",
+    "plot_auc",
     "plot_learning_curves",
+    "plot_win_tie_loss",
     "read_results",
     "run_campaign",
+    "save_evaluation_plots",
     "save_learning_curves",
     "summarize_results",
     "summary_markdown",
     "trial_seeds",
+    "win_tie_loss",
+    "win_tie_loss_matrix",
 ]

@@ -41,8 +41,8 @@ class ClassifierFactory:
     """Build a fresh classifier for a strategy: ``factory(strategy_name, seed)``.
 
     The default ``classifier_factory`` of :func:`run_campaign`. ``"ll4al"``
-    gets a :class:`~skcryoal.classifier.LearningLossClassifier`; ``"mc_dropout"`` a
-    :class:`~skcryoal.classifier.CryoNetClassifier` with ``module__dropout=dropout``
+    gets a :class:`~skcryoal.classifier.LearningLossClassifier`; ``"mc_dropout"`` and
+    ``"bald"`` a :class:`~skcryoal.classifier.CryoNetClassifier` with ``module__dropout=dropout``
     (unless given); every other strategy a plain
     :class:`~skcryoal.classifier.CryoNetClassifier`.
 
@@ -72,7 +72,7 @@ class ClassifierFactory:
     device : str, default="cpu"
         Torch device; ``"auto"`` picks ``"cuda"`` when available.
     dropout : float, default=0.3
-        Dropout before the classifier layer for ``"mc_dropout"``.
+        Dropout before the classifier layer for ``"mc_dropout"`` and ``"bald"``.
     regularize_baselines : bool, default=False
         Train the baselines (every strategy but ``"ema"``) and the ceiling with
         the EMA regularizer too. False is the paper's protocol.
@@ -165,7 +165,7 @@ class ClassifierFactory:
             params["reg_lambda"] = 0.0  # the paper's baselines train with plain cross-entropy
         if strategy_name == "ll4al":
             return LearningLossClassifier(**params)
-        if strategy_name == "mc_dropout":
+        if strategy_name in ("mc_dropout", "bald"):
             params.setdefault("module__dropout", self.dropout)
         return CryoNetClassifier(**params)
 

@@ -191,13 +191,15 @@ def _cell(value):
     return value
 
 
-def summarize_results(results):
-    """Return mean and standard deviation over trials per strategy and budget.
+def summarize_results(results, confidence=0.95):
+    """Return mean, standard deviation and interval over trials per strategy and budget.
 
     Parameters
     ----------
     results : pandas.DataFrame
         As returned by :func:`run_campaign` or :func:`read_results`.
+    confidence : float, default=0.95
+        The coverage of the ``*_low`` and ``*_high`` interval.
 
     Returns
     -------
@@ -205,8 +207,11 @@ def summarize_results(results):
         One row per (strategy, n_labeled), in the order of first appearance:
         ``fraction``, ``n_trials``, ``accuracy_mean``, ``accuracy_std``,
         ``macro_f1_mean``, ``macro_f1_std``, ``train_seconds_mean``,
-        ``query_seconds_mean``. The standard deviation is over trials
-        (``ddof=0``; 0 with a single trial).
+        ``query_seconds_mean``, ``accuracy_low``, ``accuracy_high``,
+        ``macro_f1_low``, ``macro_f1_high``. The standard deviation is over
+        trials (``ddof=0``; 0 with a single trial); the interval is the
+        Student-t interval of the mean over trials (:func:`mean_interval`;
+        NaN with a single trial).
 
     Examples
     --------
@@ -218,6 +223,9 @@ def summarize_results(results):
     >>> summarize_results(df)[["accuracy_mean", "accuracy_std"]].round(3).values.tolist()
     [[0.6, 0.1]]
     """
+    from ._stats import _check_confidence, mean_interval  # _stats reads CEILING from here
+
+    _check_confidence(confidence)
     order = {s: i for i, s in enumerate(dict.fromkeys(results["strategy"]))}
     grouped = results.groupby(["strategy", "n_labeled"], sort=False)
     summary = grouped.agg(
@@ -229,6 +237,10 @@ def summarize_results(results):
         macro_f1_std=("macro_f1", lambda s: float(np.std(s))),
         train_seconds_mean=("train_seconds", "mean"),
         query_seconds_mean=("query_seconds", "mean"),
+        accuracy_low=("accuracy", lambda s: mean_interval(s, confidence)[1]),
+        accuracy_high=("accuracy", lambda s: mean_interval(s, confidence)[2]),
+        macro_f1_low=("macro_f1", lambda s: mean_interval(s, confidence)[1]),
+        macro_f1_high=("macro_f1", lambda s: mean_interval(s, confidence)[2]),
     ).reset_index()
     summary["_order"] = summary["strategy"].map(order)
     summary = summary.sort_values(["_order", "n_labeled"], kind="stable")
@@ -241,8 +253,22 @@ def _markdown_table(header, rows):
     return "\n".join(lines)
 
 
+def _estimate(mean, low, high, signed=False):
+    """``0.812 [0.790, 0.834]``, or the mean alone when there is no interval."""
+    f = "{:+.3f}" if signed else "{:.3f}"
+    if np.isnan(low) or np.isnan(high):
+        return f.format(mean)
+    return f"{f.format(mean)} [{f.format(low)}, {f.format(high)}]"
+
+
+def _over_trials(n_trials):
+    if n_trials >= 2:
+        return f"Mean and 95% t interval over {n_trials} trials"
+    return f"{n_trials} trial: no interval" if n_trials == 1 else "No trial"
+
+
 def summary_markdown(results, title=None, metric="accuracy"):
-    """Return Markdown tables of a campaign: the metric per budget, and timings.
+    """Return Markdown tables of a campaign: the metrics per budget, paired comparisons, timings.
 
     Parameters
     ----------
@@ -251,50 +277,118 @@ def summary_markdown(results, title=None, metric="accuracy"):
     title : str or None, default=None
         A first-level heading.
     metric : {"accuracy", "macro_f1"}, default="accuracy"
-        The metric of the first table; the second table is the other one.
+        The metric of the first table and of the comparisons; the second
+        table is the other metric.
 
     Returns
     -------
     text : str
-        Mean +- standard deviation over trials, one row per strategy and one
-        column per budget; full-pool supervision (if present) as its own row;
-        then the mean training and query seconds per cycle and in total per
-        trial.
+        The mean over trials and its 95% Student-t interval, as
+        ``0.812 [0.790, 0.834]`` (a single trial: the value, and the text says
+        "1 trial: no interval"), one row per strategy and one column per
+        budget; full-pool supervision (if present) on its own line. Then the
+        normalized area under the learning curve per strategy
+        (:func:`auc_summary`), the win/tie/loss matrix of the paired
+        comparisons over budgets (:func:`win_tie_loss`), the paired difference
+        of each strategy to ``"random"`` per budget and for the area (if a
+        strategy is labeled ``"random"``; ``*`` marks intervals that exclude
+        0), and the mean training and query seconds per cycle and in total
+        per trial.
     """
+    from ._stats import auc_summary, paired_difference, win_tie_loss, win_tie_loss_matrix
+
+    if metric not in ("accuracy", "macro_f1"):
+        raise ValueError(f"metric must be 'accuracy' or 'macro_f1'; got {metric!r}.")
     summary = summarize_results(results)
     curves = summary[summary["strategy"] != CEILING]
     budgets = sorted(curves["n_labeled"].unique())
     fractions = curves.groupby("n_labeled")["fraction"].first()
     strategies = list(dict.fromkeys(curves["strategy"]))
     n_trials = int(results["trial"].nunique()) if len(results) else 0
+    over = _over_trials(n_trials)
+    if len(curves) and (curves["n_trials"] < n_trials).any():
+        over += " (a cell with fewer trials, from an unfinished run: over those it has)"
+    budget_header = [f"{n} ({fractions[n]:.0%})" for n in budgets]
+    labels = {"accuracy": "Test accuracy", "macro_f1": "Test macro-F1"}
     parts = [f"# {title}\n"] if title else []
     for name in (metric, "macro_f1" if metric == "accuracy" else "accuracy"):
-        header = ["strategy"] + [f"{n} ({fractions[n]:.0%})" for n in budgets]
         rows = []
         for s in strategies:
             cells = curves[curves["strategy"] == s].set_index("n_labeled")
             rows.append(
                 [s]
                 + [
-                    f"{cells.at[n, name + '_mean']:.3f} ± {cells.at[n, name + '_std']:.3f}"
+                    _estimate(*(cells.at[n, f"{name}_{k}"] for k in ("mean", "low", "high")))
                     if n in cells.index
                     else "–"
                     for n in budgets
                 ]
             )
-        label = "Test accuracy" if name == "accuracy" else "Test macro-F1"
         parts.append(
-            f"## {label} by number of labeled volumes\n\nMean ± std over {n_trials} "
-            "trial(s); the final model of each cycle, no test-set model selection.\n"
+            f"## {labels[name]} by number of labeled volumes\n\n{over}; the final model of "
+            "each cycle, no test-set model selection.\n"
         )
-        parts.append(_markdown_table(header, rows) + "\n")
+        parts.append(_markdown_table(["strategy", *budget_header], rows) + "\n")
         ceiling = summary[summary["strategy"] == CEILING]
         if len(ceiling):
             row = ceiling.iloc[0]
             parts.append(
                 f"Full-pool supervision ({int(row['n_labeled'])} labels, ceiling): "
-                f"{row[name + '_mean']:.3f} ± {row[name + '_std']:.3f}\n"
+                f"{_estimate(row[name + '_mean'], row[name + '_low'], row[name + '_high'])}\n"
             )
+    what = labels[metric].removeprefix("Test ")
+    if strategies:
+        auc = auc_summary(results, metric)
+        parts.append(
+            "## Normalized area under the learning curve\n\n"
+            f"Test {what} averaged over the budgets (trapezoid rule, divided by the budget "
+            "span: a mean in [0, 1]) that every strategy reached in a trial; "
+            f"{over[0].lower() + over[1:]}.\n"
+        )
+        rows = [
+            [r.strategy, _estimate(r.auc_mean, r.auc_low, r.auc_high), r.n_trials]
+            for r in auc.itertuples()
+        ]
+        parts.append(_markdown_table(["strategy", f"AUC ({what})", "trials"], rows) + "\n")
+    if len(strategies) > 1:
+        matrix = win_tie_loss_matrix(win_tie_loss(results, metric), "w/t/l")
+        note = (
+            "Every comparison is a tie: with fewer than 2 trials there is no interval."
+            if n_trials < 2
+            else f"Over {n_trials} trials."
+        )
+        parts.append(
+            f"## Win/tie/loss ({what})\n\nEach row strategy against each column strategy, "
+            "counted over the budgets both reached: a win when the 95% t interval of the "
+            "paired difference (row - column, over the trials that share their initial "
+            "labeled set and seed) lies above 0, a loss when it lies below 0, else a tie. "
+            f"{note}\n"
+        )
+        rows = [[s, *matrix.loc[s]] for s in matrix.index]
+        parts.append(_markdown_table(["wins/ties/losses", *matrix.columns], rows) + "\n")
+    if "random" in strategies and len(strategies) > 1:
+        rows = []
+        for s in strategies:
+            if s == "random":
+                continue
+            per_budget = paired_difference(results, s, "random", metric).set_index("n_labeled")
+            area = paired_difference(results, s, "random", metric, by="auc").iloc[0]
+            rows.append(
+                [s]
+                + [_flagged(per_budget.loc[n]) if n in per_budget.index else "–" for n in budgets]
+                + [_flagged(area)]
+            )
+        how = (
+            f"then the mean and 95% t interval over {n_trials} trials; `*`: the interval "
+            "excludes 0."
+            if n_trials >= 2
+            else "in a single trial: no interval, so none is flagged."
+        )
+        parts.append(
+            f"## Paired difference to random ({what})\n\nStrategy - random, trial by trial "
+            f"(the same initial labeled set and seed), {how}\n"
+        )
+        parts.append(_markdown_table(["strategy", *budget_header, "AUC"], rows) + "\n")
     header = ["strategy", "cycles", "train s / cycle", "query s / cycle", "total s / trial"]
     rows = []
     for s in list(dict.fromkeys(results["strategy"])):
@@ -314,3 +408,11 @@ def summary_markdown(results, title=None, metric="accuracy"):
     parts.append("## Time\n\nWall-clock seconds (query: the cycles that queried).\n")
     parts.append(_markdown_table(header, rows) + "\n")
     return "\n".join(parts)
+
+
+def _flagged(difference):
+    """A paired difference as ``+0.012 [+0.003, +0.021] *``; ``*`` when it excludes 0."""
+    if not difference["n_trials"]:
+        return "–"
+    text = _estimate(difference["mean"], difference["low"], difference["high"], signed=True)
+    return text + " *" if difference["excludes_zero"] else text

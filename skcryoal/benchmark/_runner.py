@@ -148,6 +148,9 @@ class Runner:
         epochs = self.progress.epoch_callback(f"{spec.label} n={n_labeled}")
         if epochs is not None and "callbacks" in _param_names(template, False):
             params["callbacks"] = [("benchmark_epochs", epochs)]
+        authors = authors_cycle_params(template, self.schedule, cycle)
+        if authors:
+            params["params"] = authors
         return params
 
     def cycle(self, campaign, spec, trial_seed, cycle, n_labeled, semi, n_query):
@@ -201,6 +204,43 @@ class Runner:
         if self.writer is not None:
             self.writer.append(row)
         return row
+
+
+def authors_cycle_params(template, schedule, cycle):
+    """The per-cycle parameters of the authors' mean model (``ema_mode="authors"``).
+
+    The released code never resets the EMA step counter across cycles (so
+    the warm-up continues where the previous cycle stopped) and trains the
+    first cycle without the regularizer. Returns ``{}`` for other estimators.
+
+    Parameters
+    ----------
+    template : estimator
+    schedule : list of int
+        Labeled volumes per cycle.
+    cycle : int
+
+    Returns
+    -------
+    params : dict
+        ``ema_step_offset`` (the optimizer steps of the earlier cycles) and,
+        in the first cycle, ``reg_lambda=0``.
+    """
+    from ..callbacks._ema import steps_per_epoch
+
+    get = getattr(template, "get_params", None)
+    values = get(deep=False) if get is not None else {}
+    if values.get("ema_mode") != "authors":
+        return {}
+    epochs, batch = int(values["max_epochs"]), values["batch_size"]
+    offset = sum(
+        epochs * steps_per_epoch(n, batch, drop_last=batch not in (None, -1) and n % batch == 1)
+        for n in schedule[:cycle]
+    )
+    params = {"ema_step_offset": int(offset)}
+    if cycle == 0:
+        params["reg_lambda"] = 0.0
+    return params
 
 
 def _shorten(value):

@@ -177,7 +177,13 @@ def _drop_optimizer_state(estimator):
 
 
 def fit_campaign(
-    campaign, on_epoch=None, *, random_state=None, semi_supervised=False, callbacks=None
+    campaign,
+    on_epoch=None,
+    *,
+    random_state=None,
+    semi_supervised=False,
+    callbacks=None,
+    params=None,
 ):
     """Cold re-fit on all current labels, checkpoint, record; see Campaign.fit."""
     labels = campaign._current_labels()
@@ -188,6 +194,13 @@ def fit_campaign(
         )
     seed = None if random_state is None else resolve_seed(random_state)
     estimator = _seeded(campaign._template, seed)
+    if params:
+        try:
+            estimator.set_params(**params)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"fit(params={params!r}): cannot set these on {type(estimator).__name__}: {exc}"
+            ) from exc
     extra = _check_callbacks(estimator, callbacks)
     kwargs = {}
     if semi_supervised:
@@ -396,6 +409,7 @@ class ModelMixin:
         random_state=None,
         semi_supervised: bool = False,
         callbacks=None,
+        params: dict | None = None,
     ):
         """Fit a new model on all current labels, from scratch, and checkpoint it.
 
@@ -426,6 +440,10 @@ class ModelMixin:
             Extra skorch callbacks for this fit only (e.g. a progress bar),
             appended to the estimator's own and removed before the model is
             checkpointed.
+        params : dict or None, default=None
+            Estimator parameters for this fit only, set on the fresh clone
+            (``set_params``), e.g. ``{"max_epochs": 10}``; the campaign's
+            estimator is unchanged.
 
         Returns
         -------
@@ -445,6 +463,7 @@ class ModelMixin:
             random_state=random_state,
             semi_supervised=semi_supervised,
             callbacks=callbacks,
+            params=params,
         )
 
     def query(self, n: int, *, fit: bool = True, random_state=None, on_epoch=None) -> np.ndarray:

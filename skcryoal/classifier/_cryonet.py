@@ -6,7 +6,12 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import Interval, Options, validate_parameter_constraints
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from skorch import NeuralNetClassifier
 from skorch.callbacks import LRScheduler
 from skorch.dataset import unpack_data
@@ -69,9 +74,47 @@ class CryoNetClassifier(NeuralNetClassifier):
         few samples per class typical of active learning.
     verbose : int, default=0
         skorch's per-epoch table is off by default (active learning fits often).
-    ema_decay : float, default=0.999
+    ema_decay : float or "auto", default="auto"
         EMA coefficient ``a`` of Eq. (1), with warm-up ``min(a, 1 - 1/t)``
-        (see :class:`~skcryoal.callbacks.ExponentialMovingAverage`).
+        (see :class:`~skcryoal.callbacks.ExponentialMovingAverage`). ``"auto"``
+        scales the mean model's horizon with the fit: ``a = 1 - 1 / (ema_horizon
+        * n_steps)``, where ``n_steps`` is the fit's number of optimizer steps, so
+        that a CPU-sized fit of a few hundred steps and a paper-sized one of
+        thousands keep the same ratio. A number is used exactly; the paper's
+        0.999 is a 1000-step horizon, longer than a whole CPU-sized fit, where
+        the deviation score then carries no information about the task
+        model's errors (measured: docs/benchmarks.md).
+    ema_horizon : float, default=0.1
+        The mean model's time constant ``1 / (1 - a)`` as a fraction of the fit's
+        optimizer steps, used when ``ema_decay="auto"``. 0.1 is the longest
+        horizon at which the deviation score kept its information in our
+        measurements (0.02-0.1 gave the same AUROC for the task model's errors;
+        0.2 less; 0.5 and more none).
+    ema_mode : {"default", "authors"}, default="default"
+        ``"authors"`` reproduces the released code's mean model: the average
+        keeps the mean model's random initial weights (warm-up
+        ``min(a, 1 - 1/(t + 1))``), covers the parameters only (the mean model's
+        batch-norm statistics come from its own forward passes in training mode,
+        made on every batch even when ``reg_lambda=0``), and counts ``t`` from
+        ``ema_step_offset``. See the user guide's method page.
+    ema_step_offset : int, default=0
+        EMA updates made before this fit, for the warm-up (the authors never
+        reset their step counter across cycles; the benchmark sets it).
+    augment : bool, default=False
+        Augment training batches with transforms that keep the missing-wedge
+        geometry and the particles' handedness: identity or a 180-degree
+        rotation about the z, y or x axis, and a circular shift of up to
+        ``augment_shift`` voxels along each axis (see :func:`augment_batch`; a
+        90-degree rotation would move the wedge and is not used). Off by
+        default so that the estimator assumes nothing about the data; for
+        subtomograms in random poses it is the single largest gain we measured
+        (docs/benchmarks.md).
+    augment_shift : int, default=2
+        Largest shift, in voxels, of ``augment``.
+    predict_with : {"task", "mean"}, default="task"
+        The model used by ``predict``, ``predict_proba`` and the other
+        inference methods when their ``model`` argument is not given; the query
+        strategies name their models explicitly.
     reg_lambda : float, default=0.03
         Weight of the consistency regularizer; ``0`` gives plain cross-entropy
         training (the paper's "noema" ablation; the mean model is still kept).
@@ -135,7 +178,13 @@ class CryoNetClassifier(NeuralNetClassifier):
         "lr": [Interval(Real, 0, np.inf, closed="neither")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
-        "ema_decay": [Interval(Real, 0, 1, closed="both")],
+        "ema_decay": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
+        "ema_horizon": [Interval(Real, 0, 1, closed="right")],
+        "ema_mode": [StrOptions({"default", "authors"})],
+        "ema_step_offset": [Interval(Integral, 0, None, closed="left")],
+        "augment": ["boolean"],
+        "augment_shift": [Interval(Integral, 0, None, closed="left")],
+        "predict_with": [StrOptions({"task", "mean"})],
         "reg_lambda": [Interval(Real, 0, np.inf, closed="left")],
         "classes": ["array-like", None],
         "random_state": ["random_state"],
@@ -154,10 +203,16 @@ class CryoNetClassifier(NeuralNetClassifier):
         train_split=None,
         verbose=0,
         iterator_train__shuffle=True,
-        ema_decay=0.999,
+        ema_decay="auto",
         reg_lambda=0.03,
         classes=None,
         random_state=None,
+        ema_horizon=0.1,
+        ema_mode="default",
+        ema_step_offset=0,
+        augment=False,
+        augment_shift=2,
+        predict_with="task",
         **kwargs,
     ):
         super().__init__(
@@ -177,6 +232,12 @@ class CryoNetClassifier(NeuralNetClassifier):
         self.ema_decay = ema_decay
         self.reg_lambda = reg_lambda
         self.random_state = random_state
+        self.ema_horizon = ema_horizon
+        self.ema_mode = ema_mode
+        self.ema_step_offset = ema_step_offset
+        self.augment = augment
+        self.augment_shift = augment_shift
+        self.predict_with = predict_with
 
     # ------------------------------------------------------------------ set-up
     @property
@@ -184,10 +245,20 @@ class CryoNetClassifier(NeuralNetClassifier):
         callbacks = list(super()._default_callbacks)
         extra = [
             ("lr_scheduler", LRScheduler(CosineAnnealingLR, T_max=self.max_epochs)),
-            ("ema", ExponentialMovingAverage(decay=self.ema_decay)),
+            ("ema", self._ema_callback()),
         ]
         # keep print_log last so it reports what the other callbacks recorded
         return callbacks[:-1] + extra + callbacks[-1:]
+
+    def _ema_callback(self):
+        authors = self.ema_mode == "authors"
+        return ExponentialMovingAverage(
+            decay=self.ema_decay,
+            horizon=self.ema_horizon,
+            warmup="authors" if authors else True,
+            buffers=not authors,
+            step_offset=self.ema_step_offset,
+        )
 
     def _new_module(self, kwargs):
         if isinstance(self.module, torch.nn.Module):
@@ -229,14 +300,18 @@ class CryoNetClassifier(NeuralNetClassifier):
         """Create the task model ``module_`` and the mean model ``ema_module_``.
 
         The mean model is a second, independently initialized instance of the
-        same architecture with gradients disabled and batch-norm momentum 0.
+        same architecture with gradients disabled and batch-norm momentum 0
+        (its running statistics are averaged with the weights); with
+        ``ema_mode="authors"`` its batch norm keeps its momentum and learns its
+        statistics from its own forward passes.
         """
         kwargs = self._module_kwargs()
         self.module_ = self._new_module(kwargs)
         ema = self._new_module(kwargs).requires_grad_(False)
-        for m in ema.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                m.momentum = 0.0
+        if self.ema_mode != "authors":
+            for m in ema.modules():
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    m.momentum = 0.0
         self.ema_module_ = ema
         return self
 
@@ -446,6 +521,8 @@ class CryoNetClassifier(NeuralNetClassifier):
         """Forward the labeled batch (and an unlabeled batch) and backpropagate."""
         self._set_training(True)
         Xi, yi = unpack_data(batch)
+        if self.augment:
+            Xi = augment_batch(Xi, self.augment_shift)
         X_all = Xi
         if self._unlabeled is not None:
             X_all = torch.cat([Xi, self._unlabeled.next_batch(len(Xi)).to(Xi.device)])
@@ -465,9 +542,12 @@ class CryoNetClassifier(NeuralNetClassifier):
         """Return the regularized loss; rows of ``y_pred`` beyond ``y_true`` are unlabeled."""
         y_true = to_tensor(y_true, device=self.device)
         mean_logits = None
-        if self.criterion_.reg_lambda > 0:
+        if self.criterion_.reg_lambda > 0 or (training and self.ema_mode == "authors"):
+            # the authors' mean model learns its batch-norm statistics from these passes
             with torch.no_grad():
                 mean_logits = _logits(self.ema_module_(to_tensor(X, device=self.device)))
+        if self.criterion_.reg_lambda == 0:
+            mean_logits = None
         return self.criterion_(y_pred, y_true, mean_logits)
 
     _unlabeled = None
@@ -481,6 +561,8 @@ class CryoNetClassifier(NeuralNetClassifier):
             )
 
     def _resolve_model(self, model):
+        if model is None:
+            model = self.predict_with
         if model not in _MODELS:
             raise ValueError(f"model must be 'task' or 'mean'; got {model!r}.")
         return self.module_ if model == "task" else self.ema_module_
@@ -558,13 +640,14 @@ class CryoNetClassifier(NeuralNetClassifier):
         modules = [self._resolve_model(m) for m in models]
         return self.map_batches(X, [_LogitsOf(m) for m in modules], batch_size=batch_size)
 
-    def decision_function(self, X, model="task"):
+    def decision_function(self, X, model=None):
         """Return the logits of the task or the mean model.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, 1, D, H, W) or (n_samples, D, H, W)
-        model : {"task", "mean"}, default="task"
+        model : {"task", "mean"} or None, default=None
+            None uses ``predict_with``.
 
         Returns
         -------
@@ -572,7 +655,7 @@ class CryoNetClassifier(NeuralNetClassifier):
         """
         return self.forward_logits(X, models=(model,))[0]
 
-    def predict_proba(self, X, model="task"):
+    def predict_proba(self, X, model=None):
         """Return class probabilities (softmax of the logits).
 
         Parameters
@@ -580,8 +663,9 @@ class CryoNetClassifier(NeuralNetClassifier):
         X : array-like of shape (n_samples, 1, D, H, W) or (n_samples, D, H, W)
             Volumes, axis order (z, y, x). A torch/skorch ``Dataset`` is passed to
             skorch's own prediction loop (used by skorch's scoring callbacks).
-        model : {"task", "mean"}, default="task"
-            The task model ``T`` or the EMA mean model ``M``.
+        model : {"task", "mean"} or None, default=None
+            The task model ``T`` or the EMA mean model ``M``; None uses
+            ``predict_with``.
 
         Returns
         -------
@@ -593,13 +677,14 @@ class CryoNetClassifier(NeuralNetClassifier):
         logits = torch.from_numpy(self.decision_function(X, model=model))
         return self._get_predict_nonlinearity()(logits).numpy()
 
-    def predict_log_proba(self, X, model="task"):
+    def predict_log_proba(self, X, model=None):
         """Return the log of the class probabilities (log-softmax of the logits).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, 1, D, H, W) or (n_samples, D, H, W)
-        model : {"task", "mean"}, default="task"
+        model : {"task", "mean"} or None, default=None
+            None uses ``predict_with``.
 
         Returns
         -------
@@ -608,13 +693,14 @@ class CryoNetClassifier(NeuralNetClassifier):
         logits = torch.from_numpy(self.decision_function(X, model=model))
         return torch.log_softmax(logits, dim=-1).numpy()
 
-    def predict(self, X, model="task"):
+    def predict(self, X, model=None):
         """Return the most probable class label for each volume.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, 1, D, H, W) or (n_samples, D, H, W)
-        model : {"task", "mean"}, default="task"
+        model : {"task", "mean"} or None, default=None
+            None uses ``predict_with``.
 
         Returns
         -------
@@ -647,6 +733,55 @@ class CryoNetClassifier(NeuralNetClassifier):
         return self.map_batches(
             X, [_Named(self.module_.embed, "embeddings")], batch_size=batch_size
         )[0]
+
+
+#: the proper 180-degree rotations about the z, y and x axes, as pairs of flipped axes
+#: of a (C, D, H, W) volume: each flip maps the missing wedge onto itself, and two
+#: flips make a rotation (a single flip would mirror the particle's handedness)
+_HALF_TURNS = ((), (2, 3), (1, 3), (1, 2))
+
+
+def augment_batch(X, max_shift=2, mirror=False):
+    """Return a randomly rotated and shifted copy of a batch of volumes.
+
+    Each volume is rotated by one of identity or 180 degrees about the z, y
+    or x axis (uniformly) and rolled by a uniform integer shift in
+    ``[-max_shift, max_shift]`` along each axis. Both keep the missing wedge
+    where it is: a 180-degree turn about a coordinate axis is two axis flips,
+    and the wedge is symmetric under the flip of any axis; a shift only
+    changes Fourier phases. A 90-degree rotation would move the wedge and is
+    never used. Draws from torch's global generator, which
+    :meth:`CryoNetClassifier.fit` seeds from ``random_state``.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n, C, D, H, W)
+    max_shift : int, default=2
+    mirror : bool, default=False
+        Also flip each axis independently (all eight combinations), which
+        includes mirror images: only for data whose classes do not depend on
+        handedness.
+
+    Returns
+    -------
+    X_aug : torch.Tensor of shape (n, C, D, H, W)
+    """
+    n = X.shape[0]
+    if mirror:
+        flips = torch.rand(n, 3) < 0.5
+        turns = [tuple(d + 1 for d in range(3) if flips[i, d]) for i in range(n)]
+    else:
+        turns = [_HALF_TURNS[int(k)] for k in torch.randint(0, 4, (n,))]
+    shifts = torch.randint(-max_shift, max_shift + 1, (n, 3)) if max_shift else None
+    out = torch.empty_like(X)
+    for i in range(n):
+        v = X[i]
+        if turns[i]:
+            v = torch.flip(v, turns[i])
+        if shifts is not None:
+            v = torch.roll(v, [int(t) for t in shifts[i]], dims=(1, 2, 3))
+        out[i] = v
+    return out
 
 
 class _LogitsOf:

@@ -10,7 +10,7 @@ from skorch.utils import to_tensor
 
 from ..losses._loss_prediction import loss_ranking_loss
 from ..nn._loss_prediction import LossPredictionResNet3D
-from ._cryonet import CryoNetClassifier, _logits
+from ._cryonet import CryoNetClassifier, _logits, augment_batch
 
 
 class LearningLossClassifier(CryoNetClassifier):
@@ -167,6 +167,8 @@ class LearningLossClassifier(CryoNetClassifier):
         """Forward the batch, add the ranking loss to the regularized loss, backpropagate."""
         self._set_training(True)
         Xi, yi = unpack_data(batch)
+        if self.augment:
+            Xi = augment_batch(Xi, self.augment_shift)
         X_all = Xi
         if self._unlabeled is not None:
             X_all = torch.cat([Xi, self._unlabeled.next_batch(len(Xi)).to(Xi.device)])

@@ -16,7 +16,8 @@ HELP = (
     "Compare active-learning strategies: run the paper's protocol (cold re-training each "
     "cycle, evaluation on a held-out test set, several trials) on simulated data, your own "
     "labeled subtomograms, a labeled particle set or a copick project, and write "
-    "results.csv, learning_curve.png and summary.md. An interrupted run resumes when the "
+    "results.csv, learning_curve.png, auc.png, win_tie_loss.png and summary.md (paired "
+    "comparisons with 95% intervals over trials). An interrupted run resumes when the "
     "same command is run again."
 )
 
@@ -476,6 +477,7 @@ def run(args):
         ClassifierFactory,
         read_results,
         run_campaign,
+        save_evaluation_plots,
         save_learning_curves,
         summary_markdown,
     )
@@ -513,11 +515,13 @@ def run(args):
         ) from None
     title = f"skcryoal benchmark {config['preset']}: {dataset}"
     save_learning_curves(results, out / "learning_curve.png", title=title)  # atomic
+    auc_png, wtl_png = save_evaluation_plots(results, out, title=title)  # atomic
     text = summary_markdown(results, title=title)
     atomic_write_text(out / "summary.md", text)
     print(text)
     print(
-        f"Wrote {results_file}, {out / 'learning_curve.png'} and {out / 'summary.md'}; "
+        f"Wrote {results_file}, {out / 'learning_curve.png'}, {auc_png}, {wtl_png} and "
+        f"{out / 'summary.md'}; "
         f"the campaigns are in {out / 'campaigns'}."
     )
     return 0

@@ -3,9 +3,12 @@
 Every strategy returns the indices of the selected pool rows. Strategies can be
 named by string through :func:`get_strategy` (``"ema"``, ``"random"``,
 ``"entropy"``, ``"margin"``, ``"least_confident"``, ``"mc_dropout"``,
-``"coreset"``, ``"ll4al"``, ``"vaal"``).
+``"bald"``, ``"coreset"``, ``"badge"``, ``"typiclust"``, ``"ll4al"``,
+``"vaal"``, and the ``"balanced"`` wrapper of any score-based one).
 """
 
+from ._badge import BADGEQuery
+from ._balanced import ClassBalancedQuery
 from ._base import BaseQueryStrategy, select_top
 from ._coreset import CoreSetQuery
 from ._ema_deviation import EMADeviationQuery, kl_deviation, mse_deviation
@@ -13,11 +16,14 @@ from ._learning_loss import LearningLossQuery
 from ._mc_dropout import MCDropoutQuery
 from ._random import RandomQuery
 from ._registry import available_strategies, describe_strategies, get_strategy
+from ._typiclust import TypiClustQuery
 from ._uncertainty import EntropyQuery, LeastConfidentQuery, MarginQuery
 from ._vaal import VAALQuery
 
 __all__ = [
+    "BADGEQuery",
     "BaseQueryStrategy",
+    "ClassBalancedQuery",
     "CoreSetQuery",
     "EMADeviationQuery",
     "EntropyQuery",
@@ -26,6 +32,7 @@ __all__ = [
     "MCDropoutQuery",
     "MarginQuery",
     "RandomQuery",
+    "TypiClustQuery",
     "VAALQuery",
     "available_strategies",
     "describe_strategies",

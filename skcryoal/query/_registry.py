@@ -4,9 +4,29 @@ import difflib
 import importlib
 import inspect
 
-#: name -> (module, class, one-line description); modules are imported on lookup,
-#: so strategies with heavy or optional code cost nothing until used
+#: name -> (module, class, one-line description[, default parameters]); modules are
+#: imported on lookup, so strategies with heavy or optional code cost nothing until used.
+#: Default parameters make a name a preset of a class ("bald" is MCDropoutQuery with
+#: acquisition="bald"); parameters given to get_strategy override them.
 _REGISTRY = {
+    "badge": (
+        "skcryoal.query._badge",
+        "BADGEQuery",
+        "k-means++ seeding on last-layer gradient embeddings (Ash et al. 2020)",
+    ),
+    "bald": (
+        "skcryoal.query._mc_dropout",
+        "MCDropoutQuery",
+        "BALD: mutual information over Monte-Carlo dropout passes (Gal et al. 2017); "
+        "needs module__dropout > 0",
+        {"acquisition": "bald"},
+    ),
+    "balanced": (
+        "skcryoal.query._balanced",
+        "ClassBalancedQuery",
+        "a score-based strategy's best volumes per predicted class, round-robin "
+        "(base='ema' by default)",
+    ),
     "coreset": (
         "skcryoal.query._coreset",
         "CoreSetQuery",
@@ -46,6 +66,12 @@ _REGISTRY = {
         "skcryoal.query._random",
         "RandomQuery",
         "uniform random selection (baseline; needs no fitted model)",
+    ),
+    "typiclust": (
+        "skcryoal.query._typiclust",
+        "TypiClustQuery",
+        "most typical volume of each uncovered k-means cluster, for low budgets "
+        "(Hacohen et al. 2022)",
     ),
     "vaal": (
         "skcryoal.query._vaal",
@@ -102,7 +128,7 @@ def _unknown_name(name):
 
 
 def _strategy_class(key):
-    module_name, class_name, _ = _REGISTRY[key]
+    module_name, class_name = _REGISTRY[key][:2]
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -133,7 +159,9 @@ def get_strategy(name, **params):
         so code can accept either a name or a ready strategy; ``params`` must then
         be empty.
     **params
-        Constructor parameters of the strategy, e.g. ``random_state=0``.
+        Constructor parameters of the strategy, e.g. ``random_state=0``. They
+        override the defaults a name may carry (``"bald"`` is
+        :class:`MCDropoutQuery` with ``acquisition="bald"``).
 
     Returns
     -------
@@ -154,6 +182,8 @@ def get_strategy(name, **params):
     >>> from skcryoal.query import get_strategy
     >>> get_strategy("random", random_state=0)
     RandomQuery(random_state=0)
+    >>> get_strategy("bald").acquisition
+    'bald'
     >>> get_strategy("entropi")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -195,4 +225,5 @@ def get_strategy(name, **params):
             f"strategy {key!r} ({cls.__name__}) got unexpected parameter(s) {unknown}; "
             f"it takes {accepted}.{hint}"
         )
-    return cls(**params)
+    defaults = _REGISTRY[key][3] if len(_REGISTRY[key]) > 3 else {}
+    return cls(**{**defaults, **params})

@@ -33,7 +33,7 @@ def test_defaults_and_params():
     assert clf.module is LossPredictionResNet3D
     params = clf.get_params()
     assert (params["loss_weight"], params["detach_after"], params["margin"]) == (1.0, 0.6, 1.0)
-    assert params["reg_lambda"] == 0.03 and params["ema_decay"] == 0.999
+    assert params["reg_lambda"] == 0.03 and params["ema_decay"] == "auto"
     other = clone(_clf(loss_weight=0.5, detach_after=0.25, margin=2.0))
     assert (other.loss_weight, other.detach_after, other.margin) == (0.5, 0.25, 2.0)
 

@@ -26,13 +26,21 @@ def data_home(tmp_path, monkeypatch):
 def test_tiny_benchmark_writes_results_plot_and_summary(tmp_path, data_home, capsys):
     out = tmp_path / "bench"
     assert main(["benchmark", *TINY, "--ceiling", "--out", str(out)]) == 0
-    for name in ("results.csv", "learning_curve.png", "summary.md", "config.json"):
+    for name in (
+        "results.csv",
+        "learning_curve.png",
+        "auc.png",
+        "win_tie_loss.png",
+        "summary.md",
+        "config.json",
+    ):
         assert (out / name).stat().st_size > 0
     results = pd.read_csv(out / "results.csv", keep_default_na=False)
     assert len(results) == 2 * 2 * 2 + 2  # strategies x trials x cycles + ceiling per trial
     assert set(results["strategy"]) == {"ema", "random", "full-pool"}
     summary = (out / "summary.md").read_text()
     assert "| ema |" in summary and "Full-pool supervision" in summary
+    assert "Win/tie/loss" in summary and "Paired difference to random" in summary
     # each strategy and trial ran as a campaign, kept for inspection (the ceiling is none)
     assert sorted(p.name for p in (out / "campaigns").iterdir()) == [
         "ema-trial0",
@@ -72,14 +80,23 @@ def test_outputs_are_replaced_whole_and_a_torn_config_is_rewritten(
     argv = [a if a != "9" else "6" for a in TINY]  # a single cycle
     assert main(["benchmark", *argv, "--out", str(out)]) == 0
     # each output file took its name whole, in one rename
-    assert {"config.json", "learning_curve.png", "summary.md", "results.csv"} <= set(replaced)
+    assert {
+        "config.json",
+        "learning_curve.png",
+        "auc.png",
+        "win_tie_loss.png",
+        "summary.md",
+        "results.csv",
+    } <= set(replaced)
     assert json.loads((out / "config.json").read_text())["preset"] == "quick"
     assert sorted(p.name for p in out.iterdir()) == [
+        "auc.png",
         "campaigns",
         "config.json",
         "learning_curve.png",
         "results.csv",
         "summary.md",
+        "win_tie_loss.png",
     ]  # no temporary file left
     # with finished cycles on disk, an unreadable configuration cannot be checked
     (out / "config.json").write_text('{\n  "preset": "qu')

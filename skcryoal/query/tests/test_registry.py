@@ -5,14 +5,20 @@ import pytest
 from modAL.uncertainty import entropy_sampling
 
 from skcryoal.query import _registry
+from skcryoal.query._badge import BADGEQuery
+from skcryoal.query._balanced import ClassBalancedQuery
 from skcryoal.query._coreset import CoreSetQuery
 from skcryoal.query._ema_deviation import EMADeviationQuery
 from skcryoal.query._mc_dropout import MCDropoutQuery
 from skcryoal.query._random import RandomQuery
 from skcryoal.query._registry import available_strategies, describe_strategies, get_strategy
+from skcryoal.query._typiclust import TypiClustQuery
 from skcryoal.query._uncertainty import EntropyQuery, LeastConfidentQuery, MarginQuery
 
 ALL = [
+    "badge",
+    "balanced",
+    "bald",
     "coreset",
     "ema",
     "entropy",
@@ -21,6 +27,7 @@ ALL = [
     "margin",
     "mc_dropout",
     "random",
+    "typiclust",
     "vaal",
 ]
 
@@ -42,6 +49,10 @@ def test_names_and_descriptions():
         ("margin", MarginQuery),
         ("mc_dropout", MCDropoutQuery),
         ("random", RandomQuery),
+        ("badge", BADGEQuery),
+        ("bald", MCDropoutQuery),
+        ("balanced", ClassBalancedQuery),
+        ("typiclust", TypiClustQuery),
     ],
 )
 def test_returns_a_new_instance_with_params(name, cls):

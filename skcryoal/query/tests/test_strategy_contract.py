@@ -18,6 +18,7 @@ from ._fitted import N_TRAIN, fitted_classifier, fitted_learning_loss_classifier
 # name -> classifier kind, fast constructor parameters, module the case needs
 CASES = {
     "mc_dropout": dict(classifier="dropout", params=dict(n_passes=5)),
+    "bald": dict(classifier="dropout", params=dict(n_passes=5)),
     "ll4al": dict(classifier="learning_loss", needs="skcryoal.classifier._learning_loss"),
     "vaal": dict(params=dict(latent_dim=8, width=4, n_iterations=2, batch_size=8)),
 }
