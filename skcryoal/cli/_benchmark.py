@@ -172,6 +172,13 @@ def add_arguments(parser):
         help="train the baselines and the ceiling with the EMA regularizer too (default: plain "
         "cross-entropy, as in the paper), so that curves differ by the selection rule alone",
     )
+    clf.add_argument(
+        "--augment",
+        action="store_true",
+        default=None,
+        help="train with wedge-preserving augmentation (180-degree turns about the axes, "
+        "shifts of up to 2 voxels; CryoNetClassifier(augment=True))",
+    )
 
 
 _SIMULATOR_OPTIONS = ("dataset", "n_classes", "train_per_class", "test_per_class", "size", "snr")
@@ -277,6 +284,7 @@ def _config(args, prog):
         ("lr", "lr"),
         ("device", "device"),
         ("regularize_baselines", "regularize_baselines"),
+        ("augment", "augment"),
     ):
         if getattr(args, option) is not None:
             classifier[key] = getattr(args, option)
