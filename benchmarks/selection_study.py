@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from skcryoal.benchmark import ClassifierFactory
-from skcryoal.benchmark._selection import run_selection_study, write_selection_summary
+from skcryoal.benchmark import ClassifierFactory, run_selection_study, write_selection_summary
 from skcryoal.datasets import fetch_simulated
 
 

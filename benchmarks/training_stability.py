@@ -29,7 +29,12 @@ from skcryoal.datasets import fetch_simulated
 
 HORIZONS = (0.1, 0.3)
 FIELDS = ("set", "seed", "recipe", "n_labeled", "model", "accuracy", "seconds")
-RECIPES = {"plain": dict(augment=False), "augment": dict(augment=True)}
+RECIPES = {
+    "plain": dict(augment=False),
+    "augment": dict(augment=True),
+    # the EMA method's training: the consistency regularizer with the default horizon
+    "augment-reg": dict(augment=True, reg_lambda=0.03),
+}
 
 
 def run_one(data, labeled_set, seed, recipe, n_labeled, epochs, width):
@@ -42,11 +47,10 @@ def run_one(data, labeled_set, seed, recipe, n_labeled, epochs, width):
     clf = CryoNetClassifier(
         module__width=width,
         max_epochs=epochs,
-        reg_lambda=0.0,
         classes=np.unique(y_pool),
         random_state=seed,
         callbacks=callbacks,
-        **RECIPES[recipe],
+        **{"reg_lambda": 0.0, **RECIPES[recipe]},
     )
     start = time.perf_counter()
     clf.fit(np.asarray(X_pool[idx]), y_pool[idx])

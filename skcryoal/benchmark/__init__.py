@@ -11,9 +11,13 @@ of a trial starts from the same labeled set and seed), so strategies are
 compared through paired differences with Student-t intervals over trials:
 :func:`paired_difference`, the normalized learning-curve area
 (:func:`learning_curve_auc`, :func:`auc_summary`) and win/tie/loss counts over
-budgets (:func:`win_tie_loss`), after Lüth et al. (NeurIPS 2023). ``skcryoal benchmark`` runs it all
-from the command line, with presets for the README's quick run and each of the
-paper's experiments (:func:`list_benchmark_presets`).
+budgets (:func:`win_tie_loss`), after Lüth et al. (NeurIPS 2023).
+:func:`run_selection_study` is the selection-only protocol: from one trained
+state every strategy picks a batch, and each labeled set is retrained with the
+same seeds, so that what a strategy selects is measured apart from training
+noise (:func:`selection_gains`). ``skcryoal benchmark`` runs the campaign
+protocol from the command line, with presets for the README's quick run and
+each of the paper's experiments (:func:`list_benchmark_presets`).
 """
 
 from ._campaign import run_campaign
@@ -40,6 +44,13 @@ from ._results import (
     summary_markdown,
 )
 from ._schedule import budget_schedule, initial_labeled_indices, trial_seeds
+from ._selection import (
+    read_selection_study,
+    run_selection_study,
+    selection_gains,
+    selection_markdown,
+    write_selection_summary,
+)
 from ._specs import StrategySpec, parse_strategy_spec
 from ._stats import (
     auc_summary,
@@ -72,12 +83,17 @@ __all__ = [
     "plot_learning_curves",
     "plot_win_tie_loss",
     "read_results",
+    "read_selection_study",
     "run_campaign",
+    "run_selection_study",
     "save_evaluation_plots",
     "save_learning_curves",
+    "selection_gains",
+    "selection_markdown",
     "summarize_results",
     "summary_markdown",
     "trial_seeds",
     "win_tie_loss",
     "win_tie_loss_matrix",
+    "write_selection_summary",
 ]

@@ -5,14 +5,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from skcryoal.benchmark import ClassifierFactory
-from skcryoal.benchmark._runner import authors_cycle_params
-from skcryoal.benchmark._selection import (
+from skcryoal.benchmark import (
+    ClassifierFactory,
     run_selection_study,
     selection_gains,
     selection_markdown,
     write_selection_summary,
 )
+from skcryoal.benchmark._runner import authors_cycle_params
 
 
 @pytest.fixture
