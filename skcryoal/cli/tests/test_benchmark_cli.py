@@ -150,6 +150,13 @@ def test_list_presets_and_dry_run(capsys):
     config = json.loads(capsys.readouterr().out.split("\n}\n")[0] + "}")
     assert config["classifier"]["recipe"] == "sgd-paper" and config["trials"] == 3
     assert config["data"]["dataset"] == "paper-snr005"
+    # the paper's EMA coefficient exactly, and the authors' mean model as its own curve
+    assert config["classifier"]["ema_decay"] == 0.999
+    assert any(s.startswith("ema-authors=") for s in config["strategies"])
+    assert "augment" not in config["classifier"]
+    assert main(["benchmark", "--preset", "quick", "--augment", "--dry-run"]) == 0
+    config = json.loads(capsys.readouterr().out.split("\n}\n")[0] + "}")
+    assert config["classifier"]["augment"] is True
 
 
 def test_help_says_where_the_campaigns_are(capsys):
