@@ -109,8 +109,43 @@ def run_seed(data, seed, n_labeled, epochs, width, horizons):
     return rows
 
 
+def report(*paths):
+    """Print a Markdown table per rows file: means and 95% intervals over seeds."""
+    import pandas as pd
+    from scipy import stats
+
+    for path in paths:
+        d = pd.read_csv(path)
+        n = d["seed"].nunique()
+        half = stats.t.ppf(0.975, n - 1) / np.sqrt(n) if n > 1 else np.nan
+        steps = int(d["steps"].iloc[0])
+        print(f"\n{path}: {n} seeds, {d['n_labeled'].iloc[0]} labels, {steps} steps per fit\n")
+        print(
+            "| mean model | decay | time constant (steps) | mean-model accuracy | "
+            "AUROC of KL for task errors |"
+        )
+        print("|---|---|---|---|---|")
+        for ema, g in d.groupby("ema", sort=False):
+            constant = 1 / (1 - g["decay"].iloc[0]) if g["decay"].iloc[0] < 1 else np.inf
+            label = f"horizon {ema[1:]}" if ema.startswith("h") else f"decay {ema}"
+            print(
+                f"| {label} | {g['decay'].iloc[0]:.4f} | {constant:.0f} | "
+                f"{g['mean_accuracy'].mean():.3f} ± {half * g['mean_accuracy'].std():.3f} | "
+                f"{g['auroc_kl'].mean():.3f} ± {half * g['auroc_kl'].std():.3f} |"
+            )
+        first = d.groupby("seed").first()
+        for col, label in (
+            ("task_accuracy", "task-model accuracy"),
+            ("auroc_entropy", "AUROC of entropy"),
+            ("auroc_margin", "AUROC of margin"),
+        ):
+            print(f"\n{label}: {first[col].mean():.3f} ± {half * first[col].std():.3f}", end="")
+        print("\n(± : half-width of the 95% t interval over seeds)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--report", nargs="+", type=Path, help="print tables of rows files")
     parser.add_argument("--seeds", type=int, default=6)
     parser.add_argument("--n-labeled", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=20)
@@ -118,8 +153,12 @@ def main():
     parser.add_argument("--snr", type=float, default=0.1)
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if args.report:
+        return report(*args.report)
+    if args.out is None:
+        parser.error("--out is required (or --report FILES)")
     torch.set_num_threads(args.threads)
     ds = fetch_simulated(
         "quick", n_train_per_class=200, n_test_per_class=100, snr=args.snr, size=args.size

@@ -64,8 +64,43 @@ def run_one(data, labeled_set, seed, recipe, n_labeled, epochs, width):
     return rows
 
 
+def report(path):
+    """Print the spread and accuracy of each recipe and model, and paired differences."""
+    import pandas as pd
+    from scipy import stats
+
+    d = pd.read_csv(path)
+    d["variant"] = d["recipe"] + " / " + d["model"]
+    print(f"{path}: {d['set'].nunique()} labeled sets x {d['seed'].nunique()} seeds\n")
+    print(
+        "| recipe / predicting model | accuracy | seed-to-seed sd (pooled over sets) | "
+        "worst drop below the set's median | fits |"
+    )
+    print("|---|---|---|---|---|")
+    for variant, g in d.groupby("variant", sort=False):
+        sd = np.sqrt(g.groupby("set")["accuracy"].var(ddof=1).mean())
+        drop = (g.groupby("set")["accuracy"].transform("median") - g["accuracy"]).max()
+        print(f"| {variant} | {g['accuracy'].mean():.3f} | {sd:.3f} | {drop:.3f} | {len(g)} |")
+    wide = d.pivot_table(index=["set", "seed"], columns="variant", values="accuracy")
+    base = "plain / task"
+    print("\n| against plain / task (paired by set and seed) | difference | 95% interval | n |")
+    print("|---|---|---|---|")
+    for variant in wide.columns:
+        if variant == base:
+            continue
+        diff = (wide[variant] - wide[base]).dropna()
+        if len(diff) < 2:
+            continue
+        half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))
+        print(
+            f"| {variant} | {diff.mean():+.3f} | [{diff.mean() - half:+.3f}, "
+            f"{diff.mean() + half:+.3f}] | {len(diff)} |"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--report", type=Path, help="print the tables of a rows file")
     parser.add_argument("--sets", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=6)
     parser.add_argument("--n-labeled", type=int, default=300)
@@ -75,8 +110,12 @@ def main():
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--recipes", default="plain,augment")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if args.report:
+        return report(args.report)
+    if args.out is None:
+        parser.error("--out is required (or --report FILE)")
     torch.set_num_threads(args.threads)
     ds = fetch_simulated(
         "quick", n_train_per_class=200, n_test_per_class=100, snr=args.snr, size=args.size

@@ -58,7 +58,11 @@ class BenchmarkPreset:
     gpu: bool = False
 
 
-_CPU_CLASSIFIER = dict(width=16, max_epochs=20, batch_size=16, recipe="adamw-cosine", device="auto")
+# wedge-preserving augmentation: +18 points of test accuracy at 300 labels, SNR 0.1
+# (benchmarks/results/stability); the paper presets train without, as the authors did
+_CPU_CLASSIFIER = dict(
+    width=16, max_epochs=20, batch_size=16, recipe="adamw-cosine", device="auto", augment=True
+)
 # the paper's EMA coefficient, exactly (the CPU presets use the default "auto" horizon)
 _PAPER_CLASSIFIER = dict(
     width=64, max_epochs=100, batch_size=128, recipe="sgd-paper", device="auto", ema_decay=0.999

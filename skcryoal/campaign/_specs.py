@@ -118,7 +118,9 @@ def estimator_template(estimator, classes, seed):
     if estimator is None:
         from ..classifier import CryoNetClassifier
 
-        return CryoNetClassifier(classes=list(classes.values), random_state=seed)
+        # particles picked from tomograms lie in random poses: wedge-preserving
+        # augmentation is the largest single gain measured (docs/benchmarks.md)
+        return CryoNetClassifier(classes=list(classes.values), augment=True, random_state=seed)
     if isinstance(estimator, type) or not hasattr(estimator, "fit"):
         raise TypeError(
             f"estimator must be an estimator instance with fit/predict_proba; got {estimator!r}."

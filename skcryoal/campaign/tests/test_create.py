@@ -192,3 +192,4 @@ def test_the_estimator_and_strategy_are_stored(tmp_path, pool, make_campaign):
     d = make_campaign(name="default", estimator=None)
     assert type(d._template).__name__ == "CryoNetClassifier"
     assert d._template.classes == [0, 1, 2] and d._template.random_state == 0
+    assert d._template.augment is True  # particles in random poses

@@ -109,6 +109,13 @@ def _add_new(sub):
     add("--epochs", type=positive_int, default=30, metavar="N", help="epochs per fit (default: 30)")
     add("--batch-size", type=positive_int, default=16, metavar="N", help="batch size (default: 16)")
     add("--device", default="cpu", help="torch device: cpu, cuda, cuda:1... (default: cpu)")
+    add(
+        "--no-augment",
+        dest="augment",
+        action="store_false",
+        help="train without the wedge-preserving augmentation (180-degree turns about the "
+        "axes, shifts of up to 2 voxels), e.g. for particles whose pose defines the class",
+    )
     sub.add_argument(
         "--seed", type=int, default=0, help="seed of the campaign and the model (default: 0)"
     )

@@ -41,6 +41,7 @@ def _run_new(args):
         batch_size=args.batch_size,
         device=args.device,
         classes=classes,
+        augment=args.augment,
         random_state=args.seed,
     )
     options = dict(
@@ -80,6 +81,7 @@ def _run_new(args):
         f"  strategy   {args.strategy}\n"
         f"  model      CryoNetClassifier, width {args.width}, {args.epochs} epochs, batch "
         f"{args.batch_size}, {args.device}, seed {args.seed}"
+        + (", augmented" if args.augment else ", no augmentation")
     )
     if status.n_labeled < 2:
         print(

@@ -67,6 +67,7 @@ def test_full_labelling_loop(tmp_path, capsys, table):
     assert code == 0
     assert "36 particles of 16x16x16 voxels" in out and f"seeded     {N_SEEDED} labels" in out
     assert f"skcryoal campaign query {folder} -n 20" in out
+    assert ", augmented" in out and Campaign.open(folder)._template.augment is True
     # run again by mistake: a clear error, the campaign is kept
     code, _, err = cli(capsys, "new", folder, "--pool", path, "--classes", ",".join(CLASSES))
     assert code == 2
@@ -164,6 +165,15 @@ def test_array_pool_class_file_cold_start_and_json(tmp_path, capsys, easy_data):
     assert code == 2 and "only 9" in err and "-n 9" in err
     code, _, err = cli(capsys, "fit", folder)
     assert code == 2 and "has 0 label(s)" in err
+
+
+def test_no_augment_option(tmp_path, capsys, table):
+    path, _ = table
+    folder = tmp_path / "camp"
+    args = ["new", folder, "--pool", path, "--classes", ",".join(CLASSES), *TINY, "--no-augment"]
+    code, out, _ = cli(capsys, *args)
+    assert code == 0 and "no augmentation" in out
+    assert Campaign.open(folder)._template.augment is False
 
 
 def test_bad_input_names_the_problem_and_the_file(tmp_path, capsys, table):
