@@ -104,7 +104,7 @@ class CryoNetClassifier(NeuralNetClassifier):
         Augment training batches with transforms that keep the missing-wedge
         geometry and the particles' handedness: identity or a 180-degree
         rotation about the z, y or x axis, and a circular shift of up to
-        ``augment_shift`` voxels along each axis (see :func:`augment_batch`; a
+        ``augment_shift`` voxels along each axis (see :func:`~skcryoal.classifier.augment_batch`; a
         90-degree rotation would move the wedge and is not used). Off by
         default so that the estimator assumes nothing about the data; for
         subtomograms in random poses it is the single largest gain we measured
