@@ -17,7 +17,7 @@ HELP = (
     "cycle, evaluation on a held-out test set, several trials) on simulated data, your own "
     "labeled subtomograms, a labeled particle set or a copick project, and write "
     "results.csv, learning_curve.png, auc.png, win_tie_loss.png and summary.md (paired "
-    "comparisons with 95% intervals over trials). An interrupted run resumes when the "
+    "comparisons with 95-percent intervals over trials). An interrupted run resumes when the "
     "same command is run again."
 )
 
