@@ -250,8 +250,14 @@ class CryoNetClassifier(NeuralNetClassifier):
         # keep print_log last so it reports what the other callbacks recorded
         return callbacks[:-1] + extra + callbacks[-1:]
 
+    @property
+    def _authors_mean_model(self):
+        # any value may sit in a parameter until fit validates it (sklearn's checks
+        # set arrays): compare strings only
+        return isinstance(self.ema_mode, str) and self.ema_mode == "authors"
+
     def _ema_callback(self):
-        authors = self.ema_mode == "authors"
+        authors = self._authors_mean_model
         return ExponentialMovingAverage(
             decay=self.ema_decay,
             horizon=self.ema_horizon,
@@ -308,7 +314,7 @@ class CryoNetClassifier(NeuralNetClassifier):
         kwargs = self._module_kwargs()
         self.module_ = self._new_module(kwargs)
         ema = self._new_module(kwargs).requires_grad_(False)
-        if self.ema_mode != "authors":
+        if not self._authors_mean_model:
             for m in ema.modules():
                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                     m.momentum = 0.0
@@ -542,7 +548,7 @@ class CryoNetClassifier(NeuralNetClassifier):
         """Return the regularized loss; rows of ``y_pred`` beyond ``y_true`` are unlabeled."""
         y_true = to_tensor(y_true, device=self.device)
         mean_logits = None
-        if self.criterion_.reg_lambda > 0 or (training and self.ema_mode == "authors"):
+        if self.criterion_.reg_lambda > 0 or (training and self._authors_mean_model):
             # the authors' mean model learns its batch-norm statistics from these passes
             with torch.no_grad():
                 mean_logits = _logits(self.ema_module_(to_tensor(X, device=self.device)))
