@@ -7,9 +7,7 @@ import torch
 from scipy.special import softmax
 from sklearn.utils import check_random_state
 
-from ..utils._batches import RowSubset
-from ..utils._validation import check_n_instances
-from ._base import BaseQueryStrategy
+from ._base import BaseQueryStrategy, rows
 from ._mc_dropout import _output_logits
 
 
@@ -342,16 +340,7 @@ class BADGEQuery(BaseQueryStrategy):
             if self.random_state is None
             else check_random_state(self.random_state)
         )
-        candidates = None
-        if self.subsample is not None and self.subsample < len(X):
-            candidates = np.sort(rng.choice(len(X), size=self.subsample, replace=False))
-        n_candidates = len(X) if candidates is None else len(candidates)
-        what = (
-            "the pool"
-            if candidates is None
-            else f"the scored subsample (subsample={self.subsample})"
-        )
-        n_instances = check_n_instances(n_instances, n_candidates, what=what)
-        a, h = self._factors(classifier, X if candidates is None else RowSubset(X, candidates))
+        candidates, n_instances = self._candidates(len(X), n_instances, rng)
+        a, h = self._factors(classifier, rows(X, candidates))
         selected = kmeans_pp_gradient(a, h, n_instances, rng, self.block_size)
         return selected if candidates is None else candidates[selected]

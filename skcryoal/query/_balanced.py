@@ -5,9 +5,7 @@ import numbers
 
 import numpy as np
 
-from ..utils._batches import RowSubset
-from ..utils._validation import check_n_instances
-from ._base import BaseQueryStrategy
+from ._base import BaseQueryStrategy, rows
 
 
 def _sort_key(scores, order):
@@ -244,15 +242,8 @@ class ClassBalancedQuery:
         base = self._base_strategy()
         base._validate_params()
         classifier, X = base._prepare(learner, X_pool)
-        candidates = base._candidates(len(X))
-        n_candidates = len(X) if candidates is None else len(candidates)
-        what = (
-            "the pool"
-            if candidates is None
-            else f"the scored subsample (subsample={base.subsample})"
-        )
-        n_instances = check_n_instances(n_instances, n_candidates, what=what)
-        X_scored = X if candidates is None else RowSubset(X, candidates)
+        candidates, n_instances = base._candidates(len(X), n_instances)
+        X_scored = rows(X, candidates)
         scores = base._score(classifier, X_scored)
         predicted = _predicted_classes(classifier, X_scored, getattr(base, "batch_size", None))
         selected = balanced_select(scores, predicted, n_instances, order=base.order)

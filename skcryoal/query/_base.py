@@ -10,6 +10,11 @@ from ..utils._batches import RowSubset
 from ..utils._validation import check_n_instances, check_volumes
 
 
+def rows(X, candidates):
+    """``X`` itself, or a lazy view of its ``candidates`` rows (None: all rows)."""
+    return X if candidates is None else RowSubset(X, candidates)
+
+
 def resolve_estimator(learner_or_estimator):
     """Split a learner / pipeline / classifier into (preprocessing, classifier).
 
@@ -134,11 +139,23 @@ class BaseQueryStrategy:
         classifier, X = self._prepare(estimator, X)
         return self._score(classifier, X)
 
-    def _candidates(self, n_pool):
-        if self.subsample is None or self.subsample >= n_pool:
-            return None
-        rng = check_random_state(self.random_state)
-        return np.sort(rng.choice(n_pool, size=self.subsample, replace=False))
+    def _candidates(self, n_pool, n_instances, rng=None):
+        """Return (the subsampled rows or None, ``n_instances`` checked against them).
+
+        ``rng`` draws the subsample (default: a generator seeded from
+        ``random_state``); a strategy that needs more draws passes its own.
+        """
+        candidates = None
+        if self.subsample is not None and self.subsample < n_pool:
+            rng = check_random_state(self.random_state) if rng is None else rng
+            candidates = np.sort(rng.choice(n_pool, size=self.subsample, replace=False))
+        n_candidates = n_pool if candidates is None else len(candidates)
+        what = (
+            "the pool"
+            if candidates is None
+            else f"the scored subsample (subsample={self.subsample})"
+        )
+        return candidates, check_n_instances(n_instances, n_candidates, what=what)
 
     def __call__(self, learner, X_pool, n_instances=1):
         """Select ``n_instances`` rows of ``X_pool`` to label.
@@ -159,15 +176,8 @@ class BaseQueryStrategy:
         """
         self._validate_params()
         classifier, X = self._prepare(learner, X_pool)
-        candidates = self._candidates(len(X))
-        n_candidates = len(X) if candidates is None else len(candidates)
-        what = (
-            "the pool"
-            if candidates is None
-            else f"the scored subsample (subsample={self.subsample})"
-        )
-        n_instances = check_n_instances(n_instances, n_candidates, what=what)
-        scores = self._score(classifier, X if candidates is None else RowSubset(X, candidates))
+        candidates, n_instances = self._candidates(len(X), n_instances)
+        scores = self._score(classifier, rows(X, candidates))
         selected = select_top(scores, n_instances, order=self.order)
         return selected if candidates is None else candidates[selected]
 
@@ -197,3 +207,38 @@ def select_top(scores, n_instances, order="highest"):
         raise ValueError("The query scores contain NaN; the model output is not finite.")
     key = -scores if order == "highest" else scores
     return np.argsort(key, kind="stable")[:n_instances]
+
+
+class EmbeddingMixin:
+    """Embedding of the pool and of the labeled set, for set-selecting strategies.
+
+    Needs ``batch_size`` and a classifier with ``embed`` (such as
+    :class:`~skcryoal.classifier.CryoNetClassifier`).
+    """
+
+    def _embed(self, classifier, X):
+        if not hasattr(classifier, "embed"):
+            raise TypeError(
+                f"{type(self).__name__} needs a classifier with an embed() method, such as "
+                f"skcryoal.CryoNetClassifier; got {type(classifier).__name__}."
+            )
+        return np.asarray(classifier.embed(X, batch_size=self.batch_size))
+
+    def _labeled_embedding(self, learner, classifier, X_labeled):
+        """The embedding of ``X_labeled`` (default: the learner's ``X_training``), or None."""
+        if X_labeled is None:
+            X_labeled = getattr(learner, "X_training", None)
+        if X_labeled is None or len(X_labeled) == 0:
+            return None
+        transform, _ = resolve_estimator(learner)
+        X_labeled = check_volumes(X_labeled, name="X_labeled", check_finite=False)
+        if transform is not None:
+            X_labeled = _TransformedRows(X_labeled, transform)
+        X_labeled = check_volumes(
+            X_labeled,
+            name="X_labeled",
+            n_channels=getattr(getattr(classifier, "module_", None), "in_channels", 1),
+            volume_shape=getattr(classifier, "volume_shape_", None),
+            check_finite=False,
+        )
+        return self._embed(classifier, X_labeled)

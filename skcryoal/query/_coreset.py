@@ -5,9 +5,7 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ..utils._batches import RowSubset
-from ..utils._validation import check_n_instances, check_volumes
-from ._base import BaseQueryStrategy, _TransformedRows, resolve_estimator
+from ._base import BaseQueryStrategy, EmbeddingMixin, rows
 
 
 def _sq_norms(E):
@@ -92,7 +90,7 @@ def greedy_k_center(E, n_instances, min_sq_dist=None, first=None, block_size=102
     return selected
 
 
-class CoreSetQuery(BaseQueryStrategy):
+class CoreSetQuery(EmbeddingMixin, BaseQueryStrategy):
     """Query a core-set of the pool (Sener and Savarese, ICLR 2018).
 
     Greedy k-center on the task model's penultimate embedding
@@ -156,32 +154,6 @@ class CoreSetQuery(BaseQueryStrategy):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"block_size must be a positive integer; got {value!r}.")
 
-    def _embed(self, classifier, X):
-        if not hasattr(classifier, "embed"):
-            raise TypeError(
-                "CoreSetQuery needs a classifier with an embed() method, such as "
-                f"skcryoal.CryoNetClassifier; got {type(classifier).__name__}."
-            )
-        return np.asarray(classifier.embed(X, batch_size=self.batch_size))
-
-    def _labeled_embedding(self, learner, classifier, X_labeled):
-        if X_labeled is None:
-            X_labeled = getattr(learner, "X_training", None)
-        if X_labeled is None or len(X_labeled) == 0:
-            return None
-        transform, _ = resolve_estimator(learner)
-        X_labeled = check_volumes(X_labeled, name="X_labeled", check_finite=False)
-        if transform is not None:
-            X_labeled = _TransformedRows(X_labeled, transform)
-        X_labeled = check_volumes(
-            X_labeled,
-            name="X_labeled",
-            n_channels=getattr(getattr(classifier, "module_", None), "in_channels", 1),
-            volume_shape=getattr(classifier, "volume_shape_", None),
-            check_finite=False,
-        )
-        return self._embed(classifier, X_labeled)
-
     def score_samples(self, estimator, X, X_labeled=None):
         """Return the distance of each volume to its nearest labeled volume.
 
@@ -234,20 +206,11 @@ class CoreSetQuery(BaseQueryStrategy):
         self._validate_params()
         classifier, X = self._prepare(learner, X_pool)
         rng = check_random_state(self.random_state)
-        candidates = None
-        if self.subsample is not None and self.subsample < len(X):
-            candidates = np.sort(rng.choice(len(X), size=self.subsample, replace=False))
-        n_candidates = len(X) if candidates is None else len(candidates)
-        what = (
-            "the pool"
-            if candidates is None
-            else f"the scored subsample (subsample={self.subsample})"
-        )
-        n_instances = check_n_instances(n_instances, n_candidates, what=what)
+        candidates, n_instances = self._candidates(len(X), n_instances, rng)
         centers = self._labeled_embedding(learner, classifier, X_labeled)
-        E = self._embed(classifier, X if candidates is None else RowSubset(X, candidates))
+        E = self._embed(classifier, rows(X, candidates))
         if centers is None:
-            min_sq, first = None, int(rng.randint(n_candidates))
+            min_sq, first = None, int(rng.randint(len(E)))
         else:
             min_sq, first = min_sq_distances(E, centers, self.block_size), None
         selected = greedy_k_center(E, n_instances, min_sq, first, self.block_size)

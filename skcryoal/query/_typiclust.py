@@ -7,9 +7,7 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
-from ..utils._batches import RowSubset
-from ..utils._validation import check_n_instances, check_volumes
-from ._base import BaseQueryStrategy, _TransformedRows, resolve_estimator
+from ._base import BaseQueryStrategy, EmbeddingMixin, rows
 
 #: above this many clusters MiniBatchKMeans replaces KMeans (as in the reference code)
 MINIBATCH_ABOVE = 50
@@ -141,7 +139,7 @@ def typiclust_select(E, clusters, is_labeled, n_instances, n_neighbors=20, min_c
     return selected
 
 
-class TypiClustQuery(BaseQueryStrategy):
+class TypiClustQuery(EmbeddingMixin, BaseQueryStrategy):
     r"""Query the most typical volume of each uncovered cluster (Hacohen et al., ICML 2022).
 
     TypiClust targets the low-budget regime, where typical examples teach a
@@ -240,32 +238,6 @@ class TypiClustQuery(BaseQueryStrategy):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
 
-    def _embed(self, classifier, X):
-        if not hasattr(classifier, "embed"):
-            raise TypeError(
-                "TypiClustQuery needs a classifier with an embed() method, such as "
-                f"skcryoal.CryoNetClassifier; got {type(classifier).__name__}."
-            )
-        return np.asarray(classifier.embed(X, batch_size=self.batch_size))
-
-    def _labeled_embedding(self, learner, classifier, X_labeled):
-        if X_labeled is None:
-            X_labeled = getattr(learner, "X_training", None)
-        if X_labeled is None or len(X_labeled) == 0:
-            return None
-        transform, _ = resolve_estimator(learner)
-        X_labeled = check_volumes(X_labeled, name="X_labeled", check_finite=False)
-        if transform is not None:
-            X_labeled = _TransformedRows(X_labeled, transform)
-        X_labeled = check_volumes(
-            X_labeled,
-            name="X_labeled",
-            n_channels=getattr(getattr(classifier, "module_", None), "in_channels", 1),
-            volume_shape=getattr(classifier, "volume_shape_", None),
-            check_finite=False,
-        )
-        return self._embed(classifier, X_labeled)
-
     def score_samples(self, estimator, X):
         """Not available: TypiClust selects a set, it does not score volumes.
 
@@ -307,18 +279,9 @@ class TypiClustQuery(BaseQueryStrategy):
             if self.random_state is None
             else check_random_state(self.random_state)
         )
-        candidates = None
-        if self.subsample is not None and self.subsample < len(X):
-            candidates = np.sort(rng.choice(len(X), size=self.subsample, replace=False))
-        n_candidates = len(X) if candidates is None else len(candidates)
-        what = (
-            "the pool"
-            if candidates is None
-            else f"the scored subsample (subsample={self.subsample})"
-        )
-        n_instances = check_n_instances(n_instances, n_candidates, what=what)
+        candidates, n_instances = self._candidates(len(X), n_instances, rng)
         E_lab = self._labeled_embedding(learner, classifier, X_labeled)
-        E_pool = self._embed(classifier, X if candidates is None else RowSubset(X, candidates))
+        E_pool = self._embed(classifier, rows(X, candidates))
         n_labeled = 0 if E_lab is None else len(E_lab)
         E = E_pool if E_lab is None else np.concatenate([E_lab, E_pool])
         n_clusters = min(n_labeled + n_instances, self.max_clusters, len(E))

@@ -105,7 +105,7 @@ def test_wraps_any_score_based_instance_and_keeps_its_subsample():
     # the base's subsample: the same subset as the base alone would score
     sub = _FixedScores(subsample=12, random_state=3)
     idx = ClassBalancedQuery(base=sub)(_Predictor(), pool, 5)
-    subset = sub._candidates(len(pool))
+    subset, _ = sub._candidates(len(pool), 5)
     assert set(idx) <= set(subset)
     np.testing.assert_array_equal(idx, subset[balanced_select(scores[subset], classes[subset], 5)])
     # subsample and random_state of the wrapper override the base's, on a copy
