@@ -66,6 +66,29 @@ def decode_indices(text):
     return np.array(text.split(), dtype=np.int64)
 
 
+def whole_lines(path):
+    """Return the text of a file up to its last newline (a cut last line is dropped).
+
+    Parameters
+    ----------
+    path : Path
+
+    Returns
+    -------
+    text : str
+    """
+    data = path.read_bytes()
+    # cut bytes, not text: the cut may fall inside a multi-byte character
+    data = data[: data.rfind(b"\n") + 1]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{str(path)!r} is not a skcryoal results file: it is not UTF-8 text ({exc}). "
+            "Choose another output file or folder."
+        ) from None
+
+
 def read_results(path):
     """Read a results CSV written by :func:`run_campaign`.
 
@@ -84,16 +107,7 @@ def read_results(path):
         Columns as in ``COLUMNS``; ``added`` and ``queried`` as strings.
     """
     path = Path(path)
-    data = path.read_bytes()
-    # cut bytes, not text: the cut may fall inside a multi-byte character
-    data = data[: data.rfind(b"\n") + 1]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{str(path)!r} is not a skcryoal results file: it is not UTF-8 text ({exc}). "
-            "Choose another output file or folder."
-        ) from None
+    text = whole_lines(path)
     if not text.strip():
         return pd.DataFrame({c: [] for c in COLUMNS})
     df = pd.read_csv(
@@ -124,10 +138,13 @@ class ResultsWriter:
     Parameters
     ----------
     path : str or path-like
+    columns : sequence of str, default=COLUMNS
+        The header; every row gives a value for each.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, columns=COLUMNS):
         self.path = Path(path)
+        self.columns = tuple(columns)
 
     def existing(self):
         """Return the rows already in the file (empty if there is no file).
@@ -151,7 +168,7 @@ class ResultsWriter:
         """
         self._repair()
         with open(self.path, "ab") as f:
-            f.write(_csv_line(_cell(row[c]) for c in COLUMNS))
+            f.write(_csv_line(_cell(row[c]) for c in self.columns))
             f.flush()
             os.fsync(f.fileno())
 
@@ -174,7 +191,7 @@ class ResultsWriter:
         # no file, an empty one, or one cut inside its header (killed during its
         # first write): a reader sees no file or a whole header, never a part
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.path, _csv_line(COLUMNS))
+        atomic_write_bytes(self.path, _csv_line(self.columns))
 
 
 def _csv_line(cells):

@@ -18,8 +18,7 @@ It is cheap (one fit per state and recipe, then retrainings) and parallel
 over seeds, so many states can be afforded; see :func:`run_selection_study`.
 """
 
-import csv
-import os
+import io
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from sklearn.metrics import f1_score
 from ..utils._atomic import atomic_write_text
 from ..utils._batches import RowSubset
 from ._factory import ClassifierFactory
-from ._results import decode_indices, encode_indices
+from ._results import ResultsWriter, decode_indices, encode_indices, whole_lines
 from ._schedule import derive_seed, initial_labeled_indices, trial_seeds
 from ._specs import as_strategy_spec, split_strategy_list
 
@@ -62,48 +61,22 @@ BATCH_COLUMNS = (
 )
 
 
-class _Table:
-    """A CSV appended one synced line at a time; a cut last line is dropped on read."""
-
-    def __init__(self, path, columns):
-        self.path, self.columns = Path(path), columns
+class _Table(ResultsWriter):
+    """A CSV appended one synced line at a time; a cut last line is ignored on read."""
 
     def read(self):
         if not self.path.exists():
             return pd.DataFrame({c: [] for c in self.columns})
-        data = self.path.read_bytes()
-        data = data[: data.rfind(b"\n") + 1]
-        if not data.strip():
+        text = whole_lines(self.path)
+        if not text.strip():
             return pd.DataFrame({c: [] for c in self.columns})
-        import io
-
-        df = pd.read_csv(io.StringIO(data.decode("utf-8")), dtype={"selected": str})
+        df = pd.read_csv(io.StringIO(text), dtype={"selected": str})
         if list(df.columns) != list(self.columns):
             raise ValueError(
                 f"{str(self.path)!r} is not a selection-study table: its columns are "
                 f"{list(df.columns)}, expected {list(self.columns)}. Choose another folder."
             )
         return df.fillna({"selected": ""}) if "selected" in df else df
-
-    def append(self, row):
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.path, ",".join(self.columns) + "\n")
-        else:  # drop a line cut short by an interruption
-            with open(self.path, "rb+") as f:
-                data = f.read()
-                if not data.endswith(b"\n"):
-                    f.truncate(data.rfind(b"\n") + 1)
-        import io
-
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow(
-            [repr(float(row[c])) if isinstance(row[c], float) else row[c] for c in self.columns]
-        )
-        with open(self.path, "ab") as f:
-            f.write(buffer.getvalue().encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
 
 
 def _fit(estimator, X, y):
