@@ -65,11 +65,15 @@ def test_step_offset_continues_the_warmup():
     class Net:
         module_ = net_module
 
+    ema.update(Net())  # creates the average as a copy of the module
+    before = ema.averaged_module_.weight.detach().clone()
+    with torch.no_grad():
+        net_module.weight += 1.0
     ema.update(Net())
-    # first update of this fit uses t = 11: a = 1 - 1/12
-    avg = ema.averaged_module_
-    assert ema.n_updates_ == 1
-    assert isinstance(avg, torch.nn.Linear)
+    # second update of this fit is step 12 overall: a = 1 - 1/13, so the average
+    # moves 1/13 of the way (without the offset, a = 1 - 1/3 would move it 1/3)
+    assert ema.n_updates_ == 2
+    torch.testing.assert_close(ema.averaged_module_.weight, before + 1.0 / 13)
     with pytest.raises(ValueError, match="step_offset"):
         ExponentialMovingAverage(step_offset=-1).initialize()
     with pytest.raises(ValueError, match="warmup"):
