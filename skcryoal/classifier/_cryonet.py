@@ -747,7 +747,7 @@ class CryoNetClassifier(NeuralNetClassifier):
 _HALF_TURNS = ((), (2, 3), (1, 3), (1, 2))
 
 
-def augment_batch(X, max_shift=2, mirror=False):
+def augment_batch(X, max_shift=2):
     """Return a randomly rotated and shifted copy of a batch of volumes.
 
     Each volume is rotated by one of identity or 180 degrees about the z, y
@@ -763,21 +763,13 @@ def augment_batch(X, max_shift=2, mirror=False):
     ----------
     X : torch.Tensor of shape (n, C, D, H, W)
     max_shift : int, default=2
-    mirror : bool, default=False
-        Also flip each axis independently (all eight combinations), which
-        includes mirror images: only for data whose classes do not depend on
-        handedness.
 
     Returns
     -------
     X_aug : torch.Tensor of shape (n, C, D, H, W)
     """
     n = X.shape[0]
-    if mirror:
-        flips = torch.rand(n, 3) < 0.5
-        turns = [tuple(d + 1 for d in range(3) if flips[i, d]) for i in range(n)]
-    else:
-        turns = [_HALF_TURNS[int(k)] for k in torch.randint(0, 4, (n,))]
+    turns = [_HALF_TURNS[int(k)] for k in torch.randint(0, 4, (n,))]
     shifts = torch.randint(-max_shift, max_shift + 1, (n, 3)) if max_shift else None
     out = torch.empty_like(X)
     for i in range(n):
