@@ -10,7 +10,8 @@ from skorch.utils import to_tensor
 
 from ..losses._loss_prediction import loss_ranking_loss
 from ..nn._loss_prediction import LossPredictionResNet3D
-from ._cryonet import CryoNetClassifier, _logits, augment_batch
+from ._augment import augment_batch
+from ._cryonet import CryoNetClassifier, _logits
 
 
 class LearningLossClassifier(CryoNetClassifier):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from skcryoal.classifier._cryonet import augment_batch
+from skcryoal.classifier import augment_batch
 from skcryoal.datasets._imaging import missing_wedge_mask
 
 
