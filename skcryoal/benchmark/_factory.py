@@ -2,6 +2,8 @@
 
 import numbers
 
+from ..classifier._device import resolve_device
+
 RECIPES = {
     "adamw-cosine": (
         "AdamW, lr 3e-3, batch 16, cosine decay over the epochs (CryoNetClassifier's default)"
@@ -11,30 +13,6 @@ RECIPES = {
         "80% of the epochs (epoch 80 of 100)"
     ),
 }
-
-
-def resolve_device(device):
-    """Return ``device``, with ``"auto"`` resolved to ``"cuda"`` when available, else ``"cpu"``.
-
-    Parameters
-    ----------
-    device : str
-
-    Returns
-    -------
-    device : str
-
-    Examples
-    --------
-    >>> from skcryoal.benchmark._factory import resolve_device
-    >>> resolve_device("cpu")
-    'cpu'
-    """
-    if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 class ClassifierFactory:
@@ -130,6 +108,32 @@ class ClassifierFactory:
             "optimizer__momentum": 0.9,
             "optimizer__weight_decay": 5e-4,
             "callbacks__lr_scheduler": LRScheduler(MultiStepLR, milestones=[milestone], gamma=0.1),
+        }
+
+    def warm_params(self, epochs):
+        """Classifier parameters of a warm-started fit of ``epochs`` epochs.
+
+        The recipe's learning-rate schedule restarts for each warm fit and
+        must span its epochs: the cosine decay of ``"adamw-cosine"`` follows
+        ``max_epochs`` by itself (``{}``); the step of ``"sgd-paper"`` moves
+        to 80% of the warm fit.
+
+        Parameters
+        ----------
+        epochs : int
+
+        Returns
+        -------
+        params : dict
+        """
+        if self._recipe_params().get("callbacks__lr_scheduler") is None:
+            return {}
+        from skorch.callbacks import LRScheduler
+        from torch.optim.lr_scheduler import MultiStepLR
+
+        milestone = max(1, int(round(0.8 * epochs)))
+        return {
+            "callbacks__lr_scheduler": LRScheduler(MultiStepLR, milestones=[milestone], gamma=0.1)
         }
 
     def __call__(self, strategy_name, seed):

@@ -1,6 +1,8 @@
 """CryoNetClassifier: a skorch 3D ResNet classifier carrying an EMA mean model."""
 
+import contextlib
 import copy
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,7 +17,7 @@ from sklearn.utils._param_validation import (
 from skorch import NeuralNetClassifier
 from skorch.callbacks import LRScheduler
 from skorch.dataset import unpack_data
-from skorch.utils import is_dataset, to_tensor
+from skorch.utils import TeeGenerator, is_dataset, to_tensor
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ..callbacks import ExponentialMovingAverage
@@ -32,9 +34,11 @@ from ..utils._validation import (
 )
 from ._augment import augment_batch
 from ._dataset import VolumeDataset
+from ._device import resolve_device
 from ._unlabeled import UnlabeledStream
 
 _MODELS = ("task", "mean")
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def _softmax(logits):
@@ -127,9 +131,44 @@ class CryoNetClassifier(NeuralNetClassifier):
         Seeds weight initialisation, shuffling, dropout and unlabeled sampling for
         each ``fit`` (torch's global RNG is forked, so the caller's state is left
         untouched). ``None`` uses torch's global RNG.
+    device : str, torch.device or None, default="cpu"
+        Where both models train and predict (skorch's parameter): ``"cpu"``,
+        ``"cuda"``, ``"cuda:1"``... ``"auto"`` is resolved when the models are
+        created (``fit`` or ``initialize``) to ``"cuda"`` if
+        ``torch.cuda.is_available()``, else ``"cpu"``; the result is kept in
+        ``device_``, which every later prediction and query uses, while
+        ``device`` itself stays ``"auto"`` (so a clone resolves it again).
+        On CUDA, training batches come from a ``DataLoader`` with
+        ``pin_memory=True`` (unless ``iterator_train__pin_memory`` is given),
+        inference batches are copied into pinned memory, both go to the GPU
+        with ``non_blocking=True``, and inference reads the next batch of a
+        memory map while the GPU computes the current one. A model fitted on
+        CUDA and unpickled where there is none is loaded on the CPU (skorch's
+        rule, with a ``DeviceWarning``): ``device_`` is then ``"cpu"``, and
+        so is ``device`` unless it is ``"auto"``.
+    precision : {None, "32", "bf16", "fp16"}, default=None
+        Numerical precision of the forward passes. ``None`` and ``"32"`` are
+        plain float32, exactly as without this option. ``"bf16"`` and
+        ``"fp16"`` run the forward passes of training (task and mean model)
+        and of inference (:meth:`map_batches`, so every prediction and query
+        strategy) under ``torch.autocast`` with bfloat16 or float16; the
+        weights, the EMA average and the loss stay float32, and every output
+        returned is float32. ``"bf16"`` works on the CPU and on recent GPUs
+        (Ampere and later) and needs no loss scaling. ``"fp16"`` trains with a
+        :class:`torch.amp.GradScaler` and needs a CUDA device: ``fit`` on
+        another device raises a ValueError (a model fitted with ``"fp16"`` and
+        loaded on a CPU predicts in float32).
+    memory_format : {None, "channels_last_3d"}, default=None
+        ``"channels_last_3d"`` stores both models' 3D convolution weights and
+        every input batch in ``torch.channels_last_3d`` order, which lets
+        cuDNN pick other kernels (on tensor-core GPUs often faster ones, above
+        all with ``precision="bf16"`` or ``"fp16"``; ``benchmarks/gpu_check.sh``
+        measures whether they are). The results equal those of the default to
+        float32 rounding (the summation order changes). ``None`` keeps torch's
+        default (contiguous) layout.
     **kwargs
-        Any other :class:`skorch.NeuralNet` parameter (``device``,
-        ``module__width``, ``callbacks``, ``iterator_train__*``...).
+        Any other :class:`skorch.NeuralNet` parameter (``module__width``,
+        ``callbacks``, ``iterator_train__*``...).
 
     Attributes
     ----------
@@ -141,6 +180,9 @@ class CryoNetClassifier(NeuralNetClassifier):
         Class labels, in output-unit order.
     volume_shape_ : tuple of int
         Spatial shape ``(D, H, W)`` of the training volumes.
+    device_ : str or None
+        The device the models live on: ``device`` with ``"auto"`` resolved
+        (``"cpu"``, ``"cuda"``, ``"cuda:1"``...).
 
     Notes
     -----
@@ -157,6 +199,11 @@ class CryoNetClassifier(NeuralNetClassifier):
     batch-norm momentum 0, so it normalises with batch statistics like the task
     model while its running statistics change only through the EMA. When
     ``reg_lambda=0`` the mean model is not evaluated during training at all.
+
+    With the defaults (``precision=None``, ``memory_format=None``) the CPU
+    results are bit for bit those of the classifier before these options
+    existed. The GPU options and what they buy are measured by
+    ``benchmarks/gpu_check.sh`` (docs/performance.md, "The GPU path").
 
     Examples
     --------
@@ -190,6 +237,9 @@ class CryoNetClassifier(NeuralNetClassifier):
         "classes": ["array-like", None],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
+        "device": [str, torch.device, None],
+        "precision": [StrOptions({"32", "bf16", "fp16"}), None],
+        "memory_format": [StrOptions({"channels_last_3d"}), None],
     }
 
     def __init__(
@@ -214,6 +264,8 @@ class CryoNetClassifier(NeuralNetClassifier):
         augment=False,
         augment_shift=2,
         predict_with="task",
+        precision=None,
+        memory_format=None,
         **kwargs,
     ):
         super().__init__(
@@ -239,6 +291,8 @@ class CryoNetClassifier(NeuralNetClassifier):
         self.augment = augment
         self.augment_shift = augment_shift
         self.predict_with = predict_with
+        self.precision = precision
+        self.memory_format = memory_format
 
     # ------------------------------------------------------------------ set-up
     @property
@@ -313,14 +367,65 @@ class CryoNetClassifier(NeuralNetClassifier):
         statistics from its own forward passes.
         """
         kwargs = self._module_kwargs()
-        self.module_ = self._new_module(kwargs)
+        module = self._new_module(kwargs)
         ema = self._new_module(kwargs).requires_grad_(False)
         if not self._authors_mean_model:
             for m in ema.modules():
                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                     m.momentum = 0.0
+        if self._channels_last:
+            # skorch's move to the device afterwards keeps the memory format
+            module = module.to(memory_format=torch.channels_last_3d)
+            ema = ema.to(memory_format=torch.channels_last_3d)
+        self.module_ = module
         self.ema_module_ = ema
         return self
+
+    def initialize(self):
+        """Resolve the device into ``device_`` and create the models, criterion and optimizer.
+
+        Returns
+        -------
+        self : CryoNetClassifier
+        """
+        self.device_ = _device_name(resolve_device(self.device))
+        with self._concrete_device():
+            super().initialize()
+        return self
+
+    @contextlib.contextmanager
+    def _concrete_device(self):
+        # skorch's own code places tensors on self.device, which cannot be "auto":
+        # it sees the resolved device while it runs, the parameter is left as given
+        requested = self.device
+        self.device = self._target_device()
+        try:
+            yield
+        finally:
+            self.device = requested
+
+    def load_params(self, *args, **kwargs):
+        """Load saved parameters (skorch's :meth:`~skorch.NeuralNet.load_params`).
+
+        With ``device="auto"`` they are loaded to the resolved device.
+        """
+        with self._concrete_device():
+            return super().load_params(*args, **kwargs)
+
+    def __setstate__(self, state):
+        requested = state.get("device")
+        if isinstance(requested, str) and requested == "auto":
+            # skorch maps the saved tensors to the device they were on (or to the
+            # CPU when there is no CUDA): give it the resolved one
+            state["device"] = state.get("device_") or resolve_device("auto")
+        # models pickled before these options existed
+        state.setdefault("precision", None)
+        state.setdefault("memory_format", None)
+        super().__setstate__(state)
+        if "device_" in self.__dict__ or "module_" in self.__dict__:
+            self.device_ = _device_name(self.device)  # where skorch put the tensors
+        if isinstance(requested, str) and requested == "auto":
+            self.device = requested
 
     def initialize_criterion(self):
         """Create ``criterion_`` with ``reg_lambda`` taken from the classifier."""
@@ -374,16 +479,29 @@ class CryoNetClassifier(NeuralNetClassifier):
         Batch normalization cannot train on a batch of one volume, which a
         labeled set of ``k * batch_size + 1`` volumes would end with. In that
         case the last (shuffled, so each epoch another) volume is left out of the
-        epoch; every other size trains on all volumes.
+        epoch; every other size trains on all volumes. On a CUDA device the
+        batches are collated into pinned memory (``pin_memory=True``, unless the
+        ``iterator_train__pin_memory`` or ``iterator_valid__pin_memory``
+        parameter says otherwise), so that their copy to the GPU is asynchronous.
         """
-        if training and "drop_last" not in self.get_params_for("iterator_train"):
-            batch_size = self.get_params_for("iterator_train").get("batch_size", self.batch_size)
-            n = len(dataset)
-            if batch_size not in (None, -1) and n > 1 and n % batch_size == 1:
-                kwargs = self.get_params_for("iterator_train")
-                kwargs.setdefault("batch_size", batch_size)
-                return self.iterator_train(dataset, drop_last=True, **kwargs)
-        return super().get_iterator(dataset, training=training)
+        prefix = "iterator_train" if training else "iterator_valid"
+        kwargs = self.get_params_for(prefix)
+        iterator = self.iterator_train if training else self.iterator_valid
+        kwargs.setdefault("batch_size", self.batch_size)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        n = len(dataset)
+        if (
+            training
+            and "drop_last" not in kwargs
+            and kwargs["batch_size"] is not None
+            and n > 1
+            and n % kwargs["batch_size"] == 1
+        ):
+            kwargs["drop_last"] = True
+        if self._on_cuda():
+            kwargs.setdefault("pin_memory", True)
+        return iterator(dataset, **kwargs)
 
     def get_dataset(self, X, y=None):
         """Wrap arrays in a dataset that reads one volume at a time (memmap-friendly)."""
@@ -402,6 +520,33 @@ class CryoNetClassifier(NeuralNetClassifier):
         validate_parameter_constraints(
             self._parameter_constraints, params, caller_name=type(self).__name__
         )
+        self._check_device_options(resolve_device(self.device))
+
+    def _check_device_options(self, device):
+        if device is None:
+            kind = "cpu"  # the modules stay where they were created
+        else:
+            try:
+                kind = torch.device(device).type
+            except (RuntimeError, TypeError, ValueError):
+                raise ValueError(
+                    "device must be 'auto', 'cpu', 'cuda', 'cuda:<index>' or another torch "
+                    f"device; got {self.device!r}."
+                ) from None
+            if kind == "cuda" and not torch.cuda.is_available():
+                raise ValueError(
+                    f"device={self.device!r} asks for CUDA, but torch finds no CUDA device "
+                    "(torch.cuda.is_available() is False). Use device='auto' (CUDA when there "
+                    "is one, else the CPU) or device='cpu'."
+                )
+        if self.precision == "fp16" and kind != "cuda":
+            where = f"{kind!r}" if self.device == device else f"{kind!r} (device={self.device!r})"
+            raise ValueError(
+                "precision='fp16' needs a CUDA device (float16 training needs loss scaling, "
+                f"which torch provides for CUDA); this classifier would run on {where}. Use "
+                "precision='bf16' (bfloat16 autocast, which works on the CPU) or "
+                "precision=None (float32)."
+            )
 
     def _module_spec(self):
         module = self.module
@@ -468,11 +613,20 @@ class CryoNetClassifier(NeuralNetClassifier):
         return X, y_enc, X_unlabeled
 
     def _run(self, X, y_enc, X_unlabeled, initialize, **fit_params):
-        with torch_seed_context(draw_seed(self.random_state), self.device):
+        if initialize or "device_" not in self.__dict__:
+            self.device_ = _device_name(resolve_device(self.device))
+        with (
+            torch_seed_context(draw_seed(self.random_state), self.device_ or "cpu"),
+            self._concrete_device(),
+        ):
             if initialize:
                 self.initialize()
             self.volume_shape_ = tuple(int(s) for s in X.shape[2:])
             self._unlabeled = None if X_unlabeled is None else UnlabeledStream(X_unlabeled)
+            if self.precision != "fp16":
+                self._grad_scaler = None
+            elif initialize or self._grad_scaler is None:
+                self._grad_scaler = torch.amp.GradScaler("cuda")
             try:
                 NeuralNetClassifier.partial_fit(self, X, y_enc, **fit_params)
             finally:
@@ -524,15 +678,45 @@ class CryoNetClassifier(NeuralNetClassifier):
         X, y_enc, X_unlabeled = self._prepare(X, y, X_unlabeled, refit=refit)
         return self._run(X, y_enc, X_unlabeled, refit, **fit_params)
 
+    def train_step(self, batch, **fit_params):
+        """Take one optimizer step; with ``precision="fp16"`` through the gradient scaler.
+
+        The scaled loss is backpropagated, the gradients are unscaled before
+        the ``on_grad_computed`` callbacks see them (so that gradient clipping
+        works on true gradients), and the step is skipped when they are not
+        finite. Every other precision is skorch's own step.
+        """
+        scaler = self._grad_scaler
+        if scaler is None:
+            return super().train_step(batch, **fit_params)
+        step_accumulator = self.get_train_step_accumulator()
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        step_accumulator.store_step(step)
+        optimizers = [getattr(self, name + "_") for name in self._optimizers]
+        for optimizer in optimizers:
+            scaler.unscale_(optimizer)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        for optimizer in optimizers:
+            scaler.step(optimizer)
+        scaler.update()
+        return step_accumulator.get_step()
+
     def train_step_single(self, batch, **fit_params):
         """Forward the labeled batch (and an unlabeled batch) and backpropagate."""
         self._set_training(True)
         Xi, yi = unpack_data(batch)
+        Xi = self._input_to_device(Xi)
         if self.augment:
             Xi = augment_batch(Xi, self.augment_shift)
         X_all = Xi
         if self._unlabeled is not None:
-            X_all = torch.cat([Xi, self._unlabeled.next_batch(len(Xi)).to(Xi.device)])
+            X_all = torch.cat([Xi, self._input_to_device(self._unlabeled.next_batch(len(Xi)))])
         y_pred = self.infer(X_all, **fit_params)
         loss = self.get_loss(y_pred, yi, X=X_all, training=True)
         if not torch.isfinite(loss):
@@ -542,22 +726,104 @@ class CryoNetClassifier(NeuralNetClassifier):
                 "standardized (skcryoal.preprocessing.SubtomogramStandardizer) and lower lr "
                 f"(now {self.lr}) or reg_lambda (now {self.reg_lambda})."
             )
-        loss.backward()
+        self._backward(loss)
         return {"loss": loss, "y_pred": y_pred[: len(Xi)]}
+
+    def _backward(self, loss):
+        if self._grad_scaler is None:
+            loss.backward()
+        else:
+            self._grad_scaler.scale(loss).backward()
+
+    def infer(self, x, **fit_params):
+        """Forward a batch through the task model (under autocast with ``precision``).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n, C, D, H, W)
+            Moved to ``device_`` (asynchronously from pinned memory on CUDA) and
+            into ``memory_format``.
+        **fit_params : dict
+            Passed to the module's ``forward``.
+
+        Returns
+        -------
+        output : torch.Tensor or tuple of torch.Tensor
+            The module's output, floating-point tensors in float32.
+        """
+        x = self._input_to_device(x)
+        with self._autocast():
+            if isinstance(x, Mapping):
+                output = self.module_(**x, **fit_params)
+            else:
+                output = self.module_(x, **fit_params)
+        return _float32(output)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Return the regularized loss; rows of ``y_pred`` beyond ``y_true`` are unlabeled."""
-        y_true = to_tensor(y_true, device=self.device)
+        y_true = to_tensor(y_true, device=self._target_device())
         mean_logits = None
         if self.criterion_.reg_lambda > 0 or (training and self._authors_mean_model):
             # the authors' mean model learns its batch-norm statistics from these passes
-            with torch.no_grad():
-                mean_logits = _logits(self.ema_module_(to_tensor(X, device=self.device)))
+            mean_logits = self._mean_logits(X)
         if self.criterion_.reg_lambda == 0:
             mean_logits = None
+        # outside autocast, on float32 logits: the loss is computed in float32
         return self.criterion_(y_pred, y_true, mean_logits)
 
+    def _mean_logits(self, X):
+        """Return the mean model's float32 logits for a batch, without gradients."""
+        with torch.no_grad(), self._autocast():
+            return _logits(self.ema_module_(self._input_to_device(X))).float()
+
     _unlabeled = None
+    _grad_scaler = None
+
+    # ----------------------------------------------------------- device, dtype
+    @property
+    def _channels_last(self):
+        return isinstance(self.memory_format, str) and self.memory_format == "channels_last_3d"
+
+    def _target_device(self):
+        # device_ once the models exist (None is a valid value: no move)
+        if "device_" in self.__dict__:
+            return self.device_
+        return resolve_device(self.device)
+
+    def _device_type(self):
+        device = self._target_device()
+        try:
+            return torch.device(device).type if device is not None else "cpu"
+        except (RuntimeError, TypeError, ValueError):
+            return "cpu"
+
+    def _on_cuda(self):
+        return self._device_type() == "cuda"
+
+    def _autocast(self):
+        """Return the autocast context of ``precision`` (a no-op for float32)."""
+        dtype = _AUTOCAST_DTYPES.get(self.precision) if isinstance(self.precision, str) else None
+        kind = self._device_type()
+        if dtype is None or (dtype is torch.float16 and kind != "cuda"):
+            # float32; an fp16 model loaded where there is no CUDA predicts in float32
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=kind, dtype=dtype)
+
+    def _input_to_device(self, x):
+        """Move a batch to ``device_`` in ``memory_format``; pinned and asynchronous on CUDA."""
+        device = self._target_device()
+        if not isinstance(x, torch.Tensor):
+            return to_tensor(x, device=device)
+        if device is not None:
+            if self._on_cuda() and x.device.type == "cpu":
+                if not x.is_pinned():
+                    x = x.pin_memory()
+                x = x.to(device, non_blocking=True)
+            else:
+                x = x.to(device)
+        if self._channels_last and x.dim() == 5:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+        return x
 
     # -------------------------------------------------------------- inference
     def _check_fitted(self):
@@ -587,8 +853,9 @@ class CryoNetClassifier(NeuralNetClassifier):
         ----------
         X : array-like of shape (n_samples, 1, D, H, W) or (n_samples, D, H, W)
         functions : sequence of callable
-            Each maps a float32 tensor batch on ``self.device`` to a tensor whose
-            first axis is the batch.
+            Each maps a float32 tensor batch on ``device_`` (in ``memory_format``)
+            to a tensor whose first axis is the batch; they run under autocast
+            when ``precision`` is ``"bf16"`` or ``"fp16"``.
         batch_size : int or None, default=None
             Volumes per batch; ``None`` uses ``self.batch_size``.
 
@@ -608,11 +875,18 @@ class CryoNetClassifier(NeuralNetClassifier):
         batch_size = self.batch_size if batch_size is None else batch_size
         self._set_training(False)
         outputs = None
+        batches = iter_batches(X, batch_size)
+        following = next(batches, None)
         with torch.no_grad():
-            for start, stop, batch in iter_batches(X, batch_size):
+            while following is not None:
+                start, stop, batch = following
                 assert_all_finite_chunked(batch, offset=start)
-                xb = torch.from_numpy(batch).to(self.device)
-                results = [fn(xb).float().cpu().numpy() for fn in functions]
+                xb = self._input_to_device(torch.from_numpy(batch))
+                with self._autocast():
+                    pending = [fn(xb) for fn in functions]
+                # on a GPU the next batch is read (from a memory map) while this one computes
+                following = next(batches, None)
+                results = [p.float().cpu().numpy() for p in pending]
                 for r, fn in zip(results, functions):
                     what = getattr(fn, "output_name", getattr(fn, "__name__", "outputs"))
                     assert_finite_outputs(r, what=what, offset=start, inputs=batch)
@@ -762,6 +1036,26 @@ class _Named:
 
     def __call__(self, xb):
         return self.fn(xb)
+
+
+def _device_name(device):
+    # device_ is a plain string whatever form device was given in (skorch itself
+    # sets a torch.device when it maps a model to the CPU)
+    if device is None:
+        return None
+    try:
+        return str(torch.device(device))
+    except (RuntimeError, TypeError, ValueError):
+        return device  # invalid: _validate_hyperparams says why
+
+
+def _float32(output):
+    # autocast leaves half-precision outputs; everything downstream is float32
+    if isinstance(output, torch.Tensor):
+        return output.float() if output.is_floating_point() else output
+    if isinstance(output, (tuple, list)):
+        return type(output)(_float32(o) for o in output)
+    return output
 
 
 def _logits(output):

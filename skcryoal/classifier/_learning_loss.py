@@ -11,7 +11,7 @@ from skorch.utils import to_tensor
 from ..losses._loss_prediction import loss_ranking_loss
 from ..nn._loss_prediction import LossPredictionResNet3D
 from ._augment import augment_batch
-from ._cryonet import CryoNetClassifier, _logits
+from ._cryonet import CryoNetClassifier
 
 
 class LearningLossClassifier(CryoNetClassifier):
@@ -168,15 +168,16 @@ class LearningLossClassifier(CryoNetClassifier):
         """Forward the batch, add the ranking loss to the regularized loss, backpropagate."""
         self._set_training(True)
         Xi, yi = unpack_data(batch)
+        Xi = self._input_to_device(Xi)
         if self.augment:
             Xi = augment_batch(Xi, self.augment_shift)
         X_all = Xi
         if self._unlabeled is not None:
-            X_all = torch.cat([Xi, self._unlabeled.next_batch(len(Xi)).to(Xi.device)])
+            X_all = torch.cat([Xi, self._input_to_device(self._unlabeled.next_batch(len(Xi)))])
         y_pred = self.infer(X_all, detach_features=self._detach_features, **fit_params)
         task, ranking = self.loss_terms(y_pred, yi, X=X_all)
         loss = task + self.loss_weight * ranking
-        loss.backward()
+        self._backward(loss)
         self.history.record_batch("task_loss", task.item())
         self.history.record_batch("ranking_loss", ranking.item())
         return {"loss": loss, "y_pred": self._split_output(y_pred)[0][: len(Xi)]}
@@ -218,13 +219,12 @@ class LearningLossClassifier(CryoNetClassifier):
             predicted losses against their (detached) task losses.
         """
         logits, predicted_loss = self._split_output(y_pred)
-        y_true = to_tensor(y_true, device=self.device)
+        y_true = to_tensor(y_true, device=self._target_device())
         n_labeled = len(y_true)
         per_sample = self._per_sample_task_loss(logits[:n_labeled], y_true)
         task = per_sample.mean() if n_labeled else logits.sum() * 0.0
         if self.criterion_.reg_lambda > 0:
-            with torch.no_grad():
-                mean_logits = _logits(self.ema_module_(to_tensor(X, device=self.device)))
+            mean_logits = self._mean_logits(X)
             task = task + self.criterion_.reg_lambda * self.criterion_.consistency(
                 logits, mean_logits
             )

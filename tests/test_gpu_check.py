@@ -1,0 +1,44 @@
+"""benchmarks/gpu_check.py as a test: its --cpu-smoke mode runs every part at toy size.
+
+On a GPU the real check is ``benchmarks/gpu_check.sh`` (under 10 minutes); here the
+script itself is checked: the CPU-GPU agreement part (through a subprocess that
+unpickles the model with CUDA hidden), the throughput table, and the benchmark
+command, each writing its files.
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.py"
+
+
+@pytest.fixture(scope="module")
+def gpu_check():
+    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cpu_smoke_writes_every_part(gpu_check, tmp_path, capsys):
+    assert gpu_check.main([str(tmp_path), "--cpu-smoke"]) == 0
+    agreement = json.loads((tmp_path / "agreement.json").read_text())
+    assert agreement["ok"] and agreement["max_abs_diff"] == 0.0  # CPU against CPU
+    throughput = json.loads((tmp_path / "throughput.json").read_text())
+    assert throughput["ok"] and len(throughput["rows"]) == 4  # fp16 needs CUDA
+    assert (tmp_path / "throughput.csv").exists() and (tmp_path / "throughput.md").exists()
+    paper = json.loads((tmp_path / "paper" / "paper.json").read_text())
+    assert paper["returncode"] == 0 and "--preset fig1-snr005" in paper["command"]
+    assert (tmp_path / "paper" / "results.csv").exists()
+    assert "(c) paper-scale benchmark" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message without CUDA")
+def test_without_cuda_it_says_so(gpu_check, tmp_path, capsys):
+    assert gpu_check.main([str(tmp_path)]) == gpu_check.NO_CUDA
+    assert "no CUDA device" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
