@@ -4,7 +4,8 @@ Every (strategy, trial) pair is a :class:`~skcryoal.campaign.Campaign` over the
 pool (referenced, not copied) whose annotator is an
 :class:`~skcryoal.campaign.OracleAnnotator`: each cycle is what a person's
 campaign does, through the same steps as :func:`~skcryoal.campaign.run_rounds`
-(fit cold on every label and evaluate, then query a batch and label it). The
+(fit on every label, cold or warm-started from the previous cycle's model,
+and evaluate, then query a batch and label it). The
 benchmark adds its seeds, its test set, the results file and the progress
 display around them.
 """
@@ -65,13 +66,31 @@ class Runner:
     keep : bool
         Keep each (strategy, trial) folder; otherwise it is removed once the
         pair is finished.
+    warm_start_epochs, subsample : int or None, default=None
+        The campaigns' round settings (see
+        :meth:`~skcryoal.campaign.Campaign.create`).
     """
 
-    def __init__(self, data, specs, factory, schedule, semi, dataset, progress, writer, root, keep):
+    def __init__(
+        self,
+        data,
+        specs,
+        factory,
+        schedule,
+        semi,
+        dataset,
+        progress,
+        writer,
+        root,
+        keep,
+        warm_start_epochs=None,
+        subsample=None,
+    ):
         self.X_pool, self.y_pool, self.X_test, self.y_test = data
         self.specs, self.factory, self.schedule = specs, factory, schedule
         self.semi, self.dataset, self.progress, self.writer = semi, dataset, progress, writer
         self.root, self.keep = root, keep
+        self.warm_start_epochs, self.subsample = warm_start_epochs, subsample
         self.classes = np.unique(np.concatenate([self.y_pool, self.y_test]))
         self.n_pool, self.n_test = len(self.X_pool), len(self.X_test)
         self.n_step = schedule[1] - schedule[0] if len(schedule) > 1 else 0
@@ -101,13 +120,16 @@ class Runner:
         """The campaign folder of a (strategy, trial) pair."""
         return self.root / f"{self.folder_names[spec.label]}-trial{trial}"
 
-    def open_campaign(self, spec, trial, trial_seed, batches):
-        """Create the pair's campaign and label ``batches`` into it, without fitting.
+    def open_campaign(self, spec, trial, trial_seed, batches, semi=False):
+        """Create the pair's campaign and label ``batches`` into it.
 
         ``batches[0]`` is the initial set (seed labels); the others were
         queried by the cycles already in the results file, so the campaign
         picks up where the file stops. A folder left by an earlier run is
-        replaced.
+        replaced. Nothing is fitted, except with warm starts: the next cycle
+        continues from the previous cycle's model, so the finished cycles'
+        fits are replayed (same seeds and labels; their outcome is in the
+        file already) to rebuild it.
         """
         template = self.estimator(
             spec.name, spec.classifier_params, derive_seed(trial_seed, "fit", 0)
@@ -126,8 +148,16 @@ class Runner:
             overwrite=True,
             copy_pool=False,
             keep_checkpoints=1,  # every model's record, the final model's weights
+            warm_start_epochs=self.warm_start_epochs,
+            subsample=self.subsample,
         )
-        for batch in batches[1:]:
+        for cycle, batch in enumerate(batches[1:], start=1):
+            if self.warm_start_epochs is not None:
+                params = self.fit_params(
+                    campaign._template, spec, trial_seed, cycle - 1, None, semi, progress=False
+                )
+                campaign.fit(**params)
+                self.guard.check()
             self.oracle.annotate(campaign, batch)
         return campaign
 
@@ -137,7 +167,7 @@ class Runner:
         if not self.keep:
             shutil.rmtree(campaign.path, ignore_errors=True)
 
-    def fit_params(self, template, spec, trial_seed, cycle, n_labeled, semi):
+    def fit_params(self, template, spec, trial_seed, cycle, n_labeled, semi, progress=True):
         """The ``campaign.fit`` parameters of a cycle: its seed, semi-supervision, epoch bar."""
         params = {"semi_supervised": semi}
         if any(
@@ -145,16 +175,19 @@ class Runner:
             for k in _param_names(template, True)
         ):
             params["random_state"] = derive_seed(trial_seed, "fit", cycle)
-        epochs = self.progress.epoch_callback(f"{spec.label} n={n_labeled}")
+        epochs = self.progress.epoch_callback(f"{spec.label} n={n_labeled}") if progress else None
         if epochs is not None and "callbacks" in _param_names(template, False):
             params["callbacks"] = [("benchmark_epochs", epochs)]
-        authors = authors_cycle_params(template, self.schedule, cycle)
-        if authors:
-            params["params"] = authors
+        warm = self.warm_start_epochs if cycle > 0 else None
+        extra = authors_cycle_params(template, self.schedule, cycle, self.warm_start_epochs)
+        if warm is not None and hasattr(self.factory, "warm_params"):
+            extra.update(self.factory.warm_params(warm))  # its schedule, fitted to the warm fit
+        if extra:
+            params["params"] = extra
         return params
 
     def cycle(self, campaign, spec, trial_seed, cycle, n_labeled, semi, n_query):
-        """Fit (cold) and evaluate, then query ``n_query`` volumes and label them.
+        """Fit (cold, or warm after cycle 0) and evaluate, then query and label ``n_query``.
 
         Returns
         -------
@@ -206,7 +239,7 @@ class Runner:
         return row
 
 
-def authors_cycle_params(template, schedule, cycle):
+def authors_cycle_params(template, schedule, cycle, warm_start_epochs=None):
     """The per-cycle parameters of the authors' mean model (``ema_mode="authors"``).
 
     The released code never resets the EMA step counter across cycles (so
@@ -219,6 +252,9 @@ def authors_cycle_params(template, schedule, cycle):
     schedule : list of int
         Labeled volumes per cycle.
     cycle : int
+    warm_start_epochs : int or None, default=None
+        The epochs of the cycles after the first when they are warm-started
+        (the first trains ``max_epochs``), for counting the earlier steps.
 
     Returns
     -------
@@ -234,8 +270,9 @@ def authors_cycle_params(template, schedule, cycle):
         return {}
     epochs, batch = int(values["max_epochs"]), values["batch_size"]
     offset = sum(
-        epochs * steps_per_epoch(n, batch, drop_last=batch not in (None, -1) and n % batch == 1)
-        for n in schedule[:cycle]
+        (epochs if k == 0 or warm_start_epochs is None else int(warm_start_epochs))
+        * steps_per_epoch(n, batch, drop_last=batch not in (None, -1) and n % batch == 1)
+        for k, n in enumerate(schedule[:cycle])
     )
     params = {"ema_step_offset": int(offset)}
     if cycle == 0:
@@ -290,7 +327,7 @@ def run_strategy_trial(run, spec, trial, trial_seed, done, bar):
                 queried = decode_indices(row["queried"])
             else:
                 if campaign is None:
-                    campaign = run.open_campaign(spec, trial, trial_seed, batches)
+                    campaign = run.open_campaign(spec, trial, trial_seed, batches, semi)
                 bar.set_postfix_str(f"{spec.label} trial {trial} n={n_labeled}")
                 n_query = 0 if last else run.n_step
                 fields, queried = run.cycle(

@@ -59,6 +59,10 @@ class Campaign(ModelMixin, FilesMixin):
     n_particles : int
     volume_shape : tuple of int
         ``(D, H, W)``, axis order (z, y, x).
+    warm_start_epochs : int or None
+        See :meth:`create`.
+    subsample : int or None
+        See :meth:`create`.
     annotator : str
         Default annotator of this handle.
 
@@ -177,6 +181,8 @@ class Campaign(ModelMixin, FilesMixin):
         label_column: str | None = None,
         copy_pool: bool = True,
         keep_checkpoints: int | None = None,
+        warm_start_epochs: int | None = None,
+        subsample: int | None = None,
     ) -> Campaign:
         """Create a campaign folder over a pool of subtomograms.
 
@@ -250,6 +256,25 @@ class Campaign(ModelMixin, FilesMixin):
             about 60 MB, a ResNet-18 about 0.9 GB), so a campaign that fits
             often (a simulation, a benchmark) may keep only the latest. None
             keeps every checkpoint.
+        warm_start_epochs : int or None, default=None
+            None re-initializes the model at every fit (the paper's
+            protocol). An int makes fits after the first *warm*: the first
+            fit trains from scratch for the estimator's ``max_epochs``; each
+            later one starts from the weights of the latest recorded model
+            (loaded from its checkpoint after a reopen) and trains
+            ``warm_start_epochs`` epochs with a fresh optimizer and
+            learning-rate schedule. Much cheaper rounds; see the user guide
+            (campaigns) for what it costs in accuracy. Needs a skorch
+            estimator (:class:`~skcryoal.CryoNetClassifier`).
+        subsample : int or None, default=None
+            None scores every particle that is neither labeled, skipped nor
+            queued at each query. An int scores a fresh random subset of that
+            many of them per round (the paper scores 12,000 of a 24,000-volume
+            pool), drawn from the round's seed (itself derived from
+            ``random_state`` and the round number), so that a round costs
+            the same however large the pool. Recorded with each round
+            (:meth:`rounds`, ``n_scored``). Not together with a strategy's own
+            ``subsample``.
 
         Returns
         -------
@@ -260,7 +285,9 @@ class Campaign(ModelMixin, FilesMixin):
         FileExistsError
             ``path`` holds a campaign and ``overwrite`` is False.
         ValueError
-            Bad classes, labels that are not classes, a bad pool.
+            Bad classes, labels that are not classes, a bad pool, a bad
+            ``warm_start_epochs`` or ``subsample``, or a ``subsample`` set on
+            the campaign and its strategy both.
         """
         folder, annotator, volumes = create_folder(
             path,
@@ -275,6 +302,8 @@ class Campaign(ModelMixin, FilesMixin):
             label_column=label_column,
             copy_pool=copy_pool,
             keep_checkpoints=keep_checkpoints,
+            warm_start_epochs=warm_start_epochs,
+            subsample=subsample,
         )
         campaign = cls.__new__(cls)
         campaign._load(folder, None, annotator, volumes)
@@ -308,6 +337,16 @@ class Campaign(ModelMixin, FilesMixin):
     def volume_shape(self) -> tuple:
         """Spatial shape ``(D, H, W)`` of the volumes, axis order (z, y, x)."""
         return tuple(self._meta["pool"]["volume_shape"])
+
+    @property
+    def warm_start_epochs(self) -> int | None:
+        """Epochs of each warm fit after the first, or None (every fit is cold)."""
+        return self._meta.get("warm_start_epochs")
+
+    @property
+    def subsample(self) -> int | None:
+        """Particles scored per query round, or None (all that are free)."""
+        return self._meta.get("subsample")
 
     def _open_volumes(self):
         def rows():
@@ -483,9 +522,11 @@ class Campaign(ModelMixin, FilesMixin):
             ``round_id``, ``time``, ``annotator``, ``strategy`` (the strategy
             used, e.g. ``RandomQuery(...)`` at a cold start), ``configured``
             (the campaign's strategy spec), ``cold_start``, ``model_id`` (the
-            model that ranked the particles), ``seed``, ``n_requested`` and
-            ``n_queued``. Each particle's rank and score are in
-            :meth:`particles`.
+            model that ranked the particles), ``seed``, ``n_requested``,
+            ``n_queued`` and ``n_scored`` (the particles the strategy was
+            given: all free ones, or the campaign's ``subsample``; missing at
+            a cold start and in rounds recorded before it was). Each
+            particle's rank and score are in :meth:`particles`.
         """
         return _tables.rounds(self)
 

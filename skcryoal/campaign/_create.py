@@ -23,6 +23,7 @@ from ._pool import (
 )
 from ._store import DB_NAME, Store, now
 from ._validation import check_annotator
+from ._warm import check_warm_start_epochs, check_warm_startable
 
 OWNED = (
     DB_NAME,
@@ -48,6 +49,8 @@ def create_folder(
     label_column,
     copy_pool=True,
     keep_checkpoints=None,
+    warm_start_epochs=None,
+    subsample=None,
 ):
     """Write a new campaign folder; see :meth:`Campaign.create`.
 
@@ -99,7 +102,10 @@ def create_folder(
         )
     seed = _specs.resolve_seed(random_state)
     spec, strategy_bytes = _specs.strategy_spec(strategy)
+    subsample = _specs.check_subsample(subsample, strategy, spec)
     template = _specs.estimator_template(estimator, class_list, seed)
+    warm_start_epochs = check_warm_start_epochs(warm_start_epochs)
+    check_warm_startable(template, warm_start_epochs)
     meta = {
         "created": now(),
         "skcryoal_version": __version__,
@@ -118,6 +124,9 @@ def create_folder(
         "blocks": source.blocks,
         "seed_annotator": seed_annotator,
         "keep_checkpoints": None if keep_checkpoints is None else int(keep_checkpoints),
+        # the round settings; a campaign written before them has neither (None: the paper's)
+        "warm_start_epochs": warm_start_epochs,
+        "subsample": subsample,
     }
 
     if reference:  # no file: the array lives with its owner

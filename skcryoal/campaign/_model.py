@@ -14,10 +14,17 @@ import numpy as np
 from sklearn.base import clone
 
 from ._checkpoint import CheckpointError, load_checkpoint, prune_checkpoints, write_checkpoint
-from ._specs import _takes, make_strategy, resolve_seed, round_seed
+from ._specs import _takes, make_strategy, resolve_seed, round_seed, subsample_rows
 from ._store import labels_digest
+from ._warm import (
+    check_warm_startable,
+    resolve_warm_start,
+    skorch_net,
+    warm_start_callback,
+)
 
 _HOOK = "skcryoal_campaign_epochs"
+_WARM = "skcryoal_campaign_warm_start"
 
 
 # -------------------------------------------------------------------- fit
@@ -166,10 +173,12 @@ def _unlabeled_view(campaign, estimator, labels):
 def _drop_optimizer_state(estimator):
     """Empty the optimizers' moment buffers before checkpointing.
 
-    Every campaign fit starts cold (the paper's protocol), so a model's
-    optimizer state is never used again; AdamW's two moment buffers are the
-    size of the weights twice over (a width-16 checkpoint: 58 MB with them,
-    25 MB without). Prediction and scoring are unaffected.
+    Every campaign fit starts with a fresh optimizer, cold (the paper's
+    protocol) or warm (previous weights, fresh optimizer and schedule: see
+    ``_warm``), so a model's optimizer state is never used again; AdamW's two
+    moment buffers are the size of the weights twice over (a width-16
+    checkpoint: 58 MB with them, 25 MB without). Prediction and scoring are
+    unaffected.
     """
     for name, value in vars(estimator).items():
         if name.endswith("optimizer_") and hasattr(value, "state"):
@@ -184,8 +193,9 @@ def fit_campaign(
     semi_supervised=False,
     callbacks=None,
     params=None,
+    warm_start=None,
 ):
-    """Cold re-fit on all current labels, checkpoint, record; see Campaign.fit."""
+    """Fit on all current labels (cold, or warm), checkpoint, record; see Campaign.fit."""
     labels = campaign._current_labels()
     if len(labels) < 2:
         raise ValueError(
@@ -201,7 +211,12 @@ def fit_campaign(
             raise ValueError(
                 f"fit(params={params!r}): cannot set these on {type(estimator).__name__}: {exc}"
             ) from exc
+    warm = _warm_plan(campaign, params, warm_start)
     extra = _check_callbacks(estimator, callbacks)
+    if warm is not None:
+        skorch_net(estimator).set_params(max_epochs=warm[2])
+        # first, so that the other callbacks see the loaded weights
+        extra = [(_WARM, warm_start_callback(warm[1])), *extra]
     kwargs = {}
     if semi_supervised:
         kwargs["X_unlabeled"] = _unlabeled_view(campaign, estimator, labels)
@@ -220,6 +235,7 @@ def fit_campaign(
     metrics = _metrics(estimator, X, y, campaign._classes, seconds)
     metrics["random_state"] = template_seed(campaign._template) if seed is None else seed
     metrics["semi_supervised"] = bool(semi_supervised)
+    metrics["warm_start_from"] = None if warm is None else warm[0]
     _drop_optimizer_state(estimator)
     record = write_checkpoint(campaign.path, estimator)
     record.update(n_labels=len(ids), labels_digest=digest, metrics=metrics)
@@ -229,6 +245,45 @@ def fit_campaign(
     if keep is not None:
         prune_checkpoints(campaign.path, campaign._store.models(), keep)
     return estimator
+
+
+def _warm_plan(campaign, params, warm_start):
+    """What this fit continues from, if it is warm.
+
+    Returns
+    -------
+    warm : tuple or None
+        ``(model_id, model, epochs)`` of a warm fit; None for a cold one (no
+        warm start asked, or no model to continue from).
+    """
+    epochs = resolve_warm_start(campaign._meta.get("warm_start_epochs"), warm_start)
+    if epochs is None:
+        return None
+    check_warm_startable(campaign._template, epochs)
+    if params and "max_epochs" in params:
+        raise ValueError(
+            f"fit(params={{'max_epochs': {params['max_epochs']}}}) conflicts with a warm "
+            f"start of {epochs} epochs; pass warm_start=False for a cold fit of that "
+            "length, or warm_start=<epochs>."
+        )
+    previous, record = campaign._latest_model()
+    recorded = campaign._store.models()
+    if previous is None:
+        if recorded:
+            warnings.warn(
+                f"no checkpoint of the campaign's {len(recorded)} recorded model(s) can be "
+                "loaded (deleted, or incomplete); this fit re-initializes the model and "
+                "trains for the estimator's full max_epochs instead of warm-starting.",
+                stacklevel=4,
+            )
+        return None  # the first fit of a warm campaign: cold, full length
+    if record["model_id"] != recorded[-1]["model_id"]:
+        warnings.warn(
+            f"the checkpoint of the latest model #{recorded[-1]['model_id']} cannot be "
+            f"loaded; warm-starting from model #{record['model_id']} instead.",
+            stacklevel=4,
+        )
+    return record["model_id"], previous, epochs
 
 
 def _metrics(estimator, X, y, classes, seconds):
@@ -264,6 +319,12 @@ def query_campaign(campaign, n, refit, *, random_state=None, on_epoch=None, atte
     """Queue a new round of ``n`` particles; see Campaign.query."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"n must be a positive integer; got {n!r}.")
+    subsample = campaign._meta.get("subsample")
+    if subsample is not None and n > subsample:
+        raise ValueError(
+            f"asked for {n} particles but the campaign scores subsample={subsample} per "
+            f"round; query({subsample}) or fewer."
+        )
     seed = None if random_state is None else resolve_seed(random_state)
     eligible, labels = _eligible(campaign)
     if n > len(eligible):
@@ -320,16 +381,18 @@ def _select_round(campaign, spec, eligible, labels, n, seed=None):
     if not cold and _takes(used, "X_labeled") and labels:
         kwargs["X_labeled"] = labeled_arrays(campaign, labels)[1]
     learner = ActiveLearner(model, query_strategy=used) if model is not None else None
-    idx = used(learner, RowSubset(campaign._volumes, eligible), n_instances=n, **kwargs)
+    # the campaign's subsample: the strategy sees a lazy view of these rows only
+    offered = eligible if cold else subsample_rows(eligible, campaign._meta.get("subsample"), seed)
+    idx = used(learner, RowSubset(campaign._volumes, offered), n_instances=n, **kwargs)
     if isinstance(idx, tuple):  # a modAL strategy of the (indices, X) kind
         idx = idx[0]
     idx = np.asarray(idx).ravel()
-    if len(idx) != n or len(np.unique(idx)) != n or idx.min() < 0 or idx.max() >= len(eligible):
+    if len(idx) != n or len(np.unique(idx)) != n or idx.min() < 0 or idx.max() >= len(offered):
         raise RuntimeError(
             f"the strategy {used!r} returned {len(idx)} indices for n_instances={n} over "
-            f"{len(eligible)} candidates; it must return n distinct row indices."
+            f"{len(offered)} candidates; it must return n distinct row indices."
         )
-    ranked = eligible[idx]
+    ranked = offered[idx]
     info = {
         "annotator": campaign.annotator,
         "strategy": {
@@ -337,6 +400,8 @@ def _select_round(campaign, spec, eligible, labels, n, seed=None):
             "configured": spec,
             "cold_start": cold,
             "n_candidates": int(len(eligible)),
+            "n_scored": None if cold else int(len(offered)),
+            "subsample": campaign._meta.get("subsample"),
         },
         "seed": seed,
         "model_id": None if record is None else record["model_id"],
@@ -410,14 +475,20 @@ class ModelMixin:
         semi_supervised: bool = False,
         callbacks=None,
         params: dict | None = None,
+        warm_start: int | bool | None = None,
     ):
-        """Fit a new model on all current labels, from scratch, and checkpoint it.
+        """Fit a new model on all current labels and checkpoint it.
 
         The paper's protocol: every fit re-initializes the model (a clone of
-        the campaign's estimator) and trains on every current label. The
-        checkpoint is written atomically and recorded with its metrics
-        (training accuracy, labels count, fit time, ``random_state`` and
-        ``semi_supervised``; a campaign has no test set).
+        the campaign's estimator) and trains on every current label. A
+        campaign created with ``warm_start_epochs=N`` instead continues from
+        the latest recorded model's weights (its checkpoint, after a reopen)
+        for ``N`` epochs, with a fresh optimizer, learning-rate schedule and
+        mean-model warm-up; its first fit is cold. The checkpoint is written
+        atomically and recorded with its metrics (training accuracy, labels
+        count, fit time, ``random_state``, ``semi_supervised`` and
+        ``warm_start_from``, the model a warm fit continued from; a campaign
+        has no test set).
 
         Parameters
         ----------
@@ -443,7 +514,15 @@ class ModelMixin:
         params : dict or None, default=None
             Estimator parameters for this fit only, set on the fresh clone
             (``set_params``), e.g. ``{"max_epochs": 10}``; the campaign's
-            estimator is unchanged.
+            estimator is unchanged. ``max_epochs`` does not go with a warm
+            fit (its length is the warm start's).
+        warm_start : int, False or None, default=None
+            None follows the campaign's ``warm_start_epochs``; False fits
+            cold (from scratch, full ``max_epochs``) whatever the setting; a
+            positive int continues from the latest model for that many
+            epochs. Without a model to continue from, the fit is cold; if
+            models were recorded but no checkpoint of them can be loaded, a
+            warning says so.
 
         Returns
         -------
@@ -455,7 +534,8 @@ class ModelMixin:
         ValueError
             Fewer than 2 labels; a ``random_state`` for an estimator without
             one; ``semi_supervised`` for an estimator without
-            ``X_unlabeled``.
+            ``X_unlabeled``; a bad ``warm_start``, or a warm fit with
+            ``params`` that change ``max_epochs`` or the network.
         """
         return fit_campaign(
             self,
@@ -464,14 +544,18 @@ class ModelMixin:
             semi_supervised=semi_supervised,
             callbacks=callbacks,
             params=params,
+            warm_start=warm_start,
         )
 
     def query(self, n: int, *, fit: bool = True, random_state=None, on_epoch=None) -> np.ndarray:
         """Queue a new round of ``n`` particles and return their ids, best first.
 
         Candidates are the particles neither labeled, skipped nor queued
-        already. The round (strategy, seed, model, each particle's rank and
-        score) is recorded before the ids are returned.
+        already; with the campaign's ``subsample``, a fresh random subset of
+        that many of them (drawn from the round's seed) is all the strategy
+        scores (a cold start draws from them all). The round (strategy,
+        seed, model, each particle's rank and score) is recorded before the
+        ids are returned.
 
         Parameters
         ----------

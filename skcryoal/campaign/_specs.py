@@ -14,6 +14,8 @@ from ..utils._atomic import atomic_write_bytes
 DEFAULT_STRATEGY = "ema"
 STRATEGY_FILE = "strategy.pkl"
 ESTIMATOR_FILE = "estimator.pkl"
+#: the stream of a round's seed that draws its scored subset
+_SUBSAMPLE_STREAM = 0x5B5A
 
 
 # ------------------------------------------------------------------ specs
@@ -90,6 +92,56 @@ def strategy_spec(strategy):
         )
     get_strategy(name, **params)  # raises for an unknown name or parameter
     return {"name": name, "params": params}, None
+
+
+def check_subsample(subsample, strategy=None, spec=None):
+    """Validate the campaign's ``subsample`` against its strategy; return it (int or None).
+
+    The campaign draws the rows a round scores; a strategy that draws its own
+    subset as well would score a subset of the subset, so both together are
+    refused.
+
+    Parameters
+    ----------
+    subsample : int or None
+    strategy : object or None, default=None
+        A callable strategy (its ``subsample`` attribute is checked).
+    spec : dict or None, default=None
+        A registered strategy's spec (its ``subsample`` parameter is checked).
+    """
+    if subsample is None:
+        return None
+    if isinstance(subsample, bool) or not isinstance(subsample, numbers.Integral) or subsample < 1:
+        raise ValueError(
+            "subsample must be None (each round scores every unlabeled particle) or a "
+            f"positive integer (the particles a round scores, drawn afresh); got {subsample!r}."
+        )
+    own = None
+    if spec is not None and "params" in spec:
+        own = spec["params"].get("subsample")
+    elif strategy is not None and not isinstance(strategy, (str, tuple)):
+        own = getattr(strategy, "subsample", None)
+    if own is not None:
+        raise ValueError(
+            f"the campaign's subsample={subsample} and the strategy's own subsample={own} "
+            "conflict: the campaign draws a fresh subset of the unlabeled particles each "
+            "round (from its seed and the round number) and passes only those to the "
+            "strategy. Set one of them: drop the strategy's subsample (e.g. 'ema' instead of "
+            "'ema:subsample=...'), or leave the campaign's subsample=None."
+        )
+    return int(subsample)
+
+
+def subsample_rows(eligible, subsample, seed):
+    """The rows of ``eligible`` a round scores: all, or ``subsample`` of them, sorted.
+
+    Drawn from ``seed`` (the round's) on a stream of its own, so that it is
+    not correlated with the strategy's draws from the same seed.
+    """
+    if subsample is None or subsample >= len(eligible):
+        return eligible
+    rng = np.random.default_rng([int(seed), _SUBSAMPLE_STREAM])
+    return np.sort(rng.choice(eligible, size=int(subsample), replace=False))
 
 
 def make_strategy(folder, spec, seed, *, seed_callable=False):

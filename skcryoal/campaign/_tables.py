@@ -138,6 +138,7 @@ def rounds(campaign):
             "seed": np.asarray([r["seed"] for r in rows], dtype=np.int64),
             "n_requested": np.asarray([r["n_requested"] for r in rows], dtype=np.int64),
             "n_queued": np.asarray([counts.get(r["round_id"], 0) for r in rows], dtype=np.int64),
+            "n_scored": pd.array([r["strategy"].get("n_scored") for r in rows], dtype="Int64"),
         }
     )
 

@@ -14,7 +14,8 @@ from ._common import CLIError, positive_float, positive_int, snr_value
 NAME = "benchmark"
 HELP = (
     "Compare active-learning strategies: run the paper's protocol (cold re-training each "
-    "cycle, evaluation on a held-out test set, several trials) on simulated data, your own "
+    "cycle unless --warm-start, evaluation on a held-out test set, several trials) on "
+    "simulated data, your own "
     "labeled subtomograms, a labeled particle set or a copick project, and write "
     "results.csv, learning_curve.png, auc.png, win_tie_loss.png and summary.md (paired "
     "comparisons with 95-percent intervals over trials). An interrupted run resumes when the "
@@ -157,6 +158,22 @@ def add_arguments(parser):
         help="also train once on the whole pool (full supervision)",
     )
     ceiling.add_argument("--no-ceiling", dest="ceiling", action="store_false")
+    camp.add_argument(
+        "--warm-start",
+        type=positive_int,
+        metavar="EPOCHS",
+        help="cheaper cycles: train cycle 0 from scratch, every later cycle from the previous "
+        "cycle's model for EPOCHS epochs with a fresh learning-rate schedule (default: every "
+        "cycle from scratch, the paper's protocol). Trials pair up with a cold run of the "
+        "same --seed",
+    )
+    camp.add_argument(
+        "--subsample",
+        type=positive_int,
+        metavar="N",
+        help="score a fresh random subset of N unlabeled volumes in each query, for every "
+        "strategy (the authors scored 12000 of 24000; default: the whole unlabeled pool)",
+    )
 
     clf = parser.add_argument_group("classifier (default: the preset's)")
     clf.add_argument("--epochs", type=positive_int, help="epochs per cycle")
@@ -333,11 +350,24 @@ def _config(args, prog):
         semi_supervised=bool(args.semi_supervised or preset.semi_supervised),
         ceiling=preset.ceiling if args.ceiling is None else args.ceiling,
         classifier=classifier,
+        warm_start_epochs=args.warm_start,
+        subsample=args.subsample,
     )
 
 
 # what must not change when a run is resumed into the same folder
-_RESUME_KEYS = ("data", "initial", "step", "final", "seed", "semi_supervised", "classifier")
+# (a folder written before warm_start_epochs and subsample existed has neither: None)
+_RESUME_KEYS = (
+    "data",
+    "initial",
+    "step",
+    "final",
+    "seed",
+    "semi_supervised",
+    "classifier",
+    "warm_start_epochs",
+    "subsample",
+)
 
 
 def _has_results(out):
@@ -513,6 +543,8 @@ def run(args):
             dataset=dataset,
             progress=progress,
             campaigns_dir=out / "campaigns",
+            warm_start_epochs=config["warm_start_epochs"],
+            subsample=config["subsample"],
         )
     except KeyboardInterrupt:
         n_done = len(read_results(results_file)) if results_file.exists() else 0

@@ -101,14 +101,30 @@ def _add_new(sub):
         default="ema",
         metavar="SPEC",
         help="query strategy, with parameters as in benchmark specs, e.g. "
-        "ema:subsample=5000 (default: ema, EMA deviation)",
+        "ema:distance=mse (default: ema, EMA deviation)",
     )
-    model = sub.add_argument_group("model (a CryoNetClassifier, refitted from scratch each fit)")
+    sub.add_argument(
+        "--subsample",
+        type=positive_int,
+        metavar="N",
+        help="each query scores a fresh random subset of N unlabeled particles, drawn from "
+        "the seed and the round number (default: all of them)",
+    )
+    model = sub.add_argument_group(
+        "model (a CryoNetClassifier, refitted from scratch each fit unless --warm-start)"
+    )
     add = model.add_argument
     add("--width", type=positive_int, default=16, metavar="N", help="ResNet3D width (default: 16)")
     add("--epochs", type=positive_int, default=30, metavar="N", help="epochs per fit (default: 30)")
     add("--batch-size", type=positive_int, default=16, metavar="N", help="batch size (default: 16)")
     add("--device", default="cpu", help="torch device: cpu, cuda, cuda:1... (default: cpu)")
+    add(
+        "--warm-start",
+        type=positive_int,
+        metavar="EPOCHS",
+        help="cheaper fits: the first fit trains from scratch for --epochs, every later one "
+        "continues from the latest model for EPOCHS epochs (default: every fit from scratch)",
+    )
     add(
         "--no-augment",
         dest="augment",

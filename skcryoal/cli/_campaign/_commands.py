@@ -49,6 +49,8 @@ def _run_new(args):
         strategy=args.strategy,
         random_state=args.seed,
         annotator=args.annotator,
+        warm_start_epochs=args.warm_start,
+        subsample=args.subsample,
     )
     if spec is None:
         pool = _pool_value(args, prog)
@@ -78,10 +80,17 @@ def _run_new(args):
         f"  classes    {len(classes)}: {', '.join(map(str, classes))}\n"
         f"  seeded     {status.n_labeled} labels ({_n_classes_line(status.per_class)}); "
         f"{unlabeled} unlabeled\n"
-        f"  strategy   {args.strategy}\n"
+        f"  strategy   {args.strategy}"
+        + (f", scoring {args.subsample} random particles per round" if args.subsample else "")
+        + "\n"
         f"  model      CryoNetClassifier, width {args.width}, {args.epochs} epochs, batch "
         f"{args.batch_size}, {args.device}, seed {args.seed}"
         + (", augmented" if args.augment else ", no augmentation")
+        + (
+            f"; later fits continue from the latest model for {args.warm_start} epochs"
+            if args.warm_start
+            else ""
+        )
     )
     if status.n_labeled < 2:
         print(
@@ -302,7 +311,10 @@ def _run_fit(args):
                 f"{_model_line(status.models[-1])}"
             )
         else:
-            status = _fit(campaign, args, status, "from scratch")
+            why = "from scratch"
+            if campaign.warm_start_epochs is not None and status.models:
+                why = f"from the latest model, {campaign.warm_start_epochs} epochs"
+            status = _fit(campaign, args, status, why)
     missing = [str(k) for k, v in status.per_class.items() if v == 0]
     if missing:
         print(f"No labels yet for: {', '.join(missing)}; the model cannot learn them.")

@@ -81,6 +81,8 @@ def _model_line(model):
         parts.append(f"training accuracy {m['train_accuracy']:.3f}")
     if m.get("train_loss") is not None:
         parts.append(f"loss {m['train_loss']:.4f}")
+    if m.get("warm_start_from") is not None:
+        parts.append(f"continued from model #{m['warm_start_from']}")
     epochs = f"{m['epochs']} epochs in " if m.get("epochs") else ""
     if m.get("fit_seconds") is not None:
         parts.append(f"{epochs}{m['fit_seconds']:.1f} s")

@@ -63,6 +63,27 @@ def test_changed_configuration_is_refused(tmp_path, data_home, capsys):
     assert "different configuration" in capsys.readouterr().err
 
 
+def test_round_settings_are_recorded_and_guard_resume(tmp_path, data_home, capsys):
+    out = tmp_path / "bench"
+    argv = [a if a != "9" else "6" for a in TINY]  # a single cycle
+    assert main(["benchmark", *argv, "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["warm_start_epochs"] is None and config["subsample"] is None
+    for extra in (["--warm-start", "1"], ["--subsample", "10"]):
+        assert main(["benchmark", *argv, *extra, "--out", str(out)]) == 2
+        assert "different configuration" in capsys.readouterr().err
+    # a folder from before these settings (no such keys) resumes as a cold run
+    del config["warm_start_epochs"], config["subsample"]
+    (out / "config.json").write_text(json.dumps(config))
+    assert main(["benchmark", *argv, "--out", str(out)]) == 0
+    new = tmp_path / "warm"
+    assert (
+        main(["benchmark", *argv, "--warm-start", "1", "--subsample", "10", "--out", str(new)]) == 0
+    )
+    config = json.loads((new / "config.json").read_text())
+    assert config["warm_start_epochs"] == 1 and config["subsample"] == 10
+
+
 def test_outputs_are_replaced_whole_and_a_torn_config_is_rewritten(
     tmp_path, data_home, monkeypatch, capsys
 ):

@@ -176,6 +176,26 @@ def test_no_augment_option(tmp_path, capsys, table):
     assert Campaign.open(folder)._template.augment is False
 
 
+def test_warm_start_and_subsample_options(tmp_path, capsys, table):
+    path, _ = table
+    folder = tmp_path / "camp"
+    args = ["new", folder, "--pool", path, "--classes", ",".join(CLASSES), *TINY]
+    code, out, _ = cli(capsys, *args, "--warm-start", "1", "--subsample", "12")
+    assert code == 0 and "scoring 12 random particles per round" in out
+    assert "later fits continue from the latest model for 1 epochs" in out
+    c = Campaign.open(folder)
+    assert (c.warm_start_epochs, c.subsample) == (1, 12)
+    assert cli(capsys, "fit", folder, "--no-progress")[0] == 0
+    code, out, _ = cli(capsys, "fit", folder, "--force", "--no-progress")
+    assert code == 0 and "from the latest model, 1 epochs" in out
+    assert "continued from model #1" in out and "1 epochs in" in out
+    code, _, err = cli(capsys, *args, "--overwrite", "--strategy", "ema:subsample=5",
+                       "--subsample", "12")  # fmt: skip
+    assert code == 2 and "conflict" in err
+    code, _, err = cli(capsys, *args, "--overwrite", "--warm-start", "0")
+    assert code == 2 and "--warm-start" in err
+
+
 def test_bad_input_names_the_problem_and_the_file(tmp_path, capsys, table):
     path, y = table
     folder = tmp_path / "camp"
