@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state, check_X_y, get_tags
 
 from ..query import EMADeviationQuery
+from ..query._dask import is_dask_array
 
 
 def _has_mean_model(estimator):
@@ -341,7 +342,10 @@ class ActiveLearner(_ModALActiveLearner):
                 f"Cannot take the selected volumes from a pool of type {type(X_pool).__name__}; "
                 "pass an ndarray, a memmap or a LazySubtomograms."
             )
-        return query_idx, X_pool[np.asarray(query_idx)]
+        selected = X_pool[np.asarray(query_idx)]
+        if is_dask_array(selected):  # a few volumes: read them now (on the cluster, if one runs)
+            selected = selected.compute()
+        return query_idx, selected
 
     def fit(self, X, y, bootstrap=False, **fit_kwargs):
         """Replace the labeled set by ``(X, y)`` and fit the estimator.

@@ -8,6 +8,7 @@ from scipy.special import softmax
 from sklearn.utils import check_random_state
 
 from ._base import BaseQueryStrategy, rows
+from ._dask import DaskPool
 from ._mc_dropout import _output_logits
 
 
@@ -292,8 +293,13 @@ class BADGEQuery(BaseQueryStrategy):
             raise ValueError(f"block_size must be a positive integer; got {value!r}.")
 
     def _factors(self, classifier, X):
+        if isinstance(X, DaskPool):  # computed on the workers; k-means++ runs here
+            return X.map(self, classifier, "_factors_block")
         embedding, proba = embedding_and_proba(classifier, X, self.batch_size, "BADGEQuery")
         return gradient_factors(proba, embedding)
+
+    def _factors_block(self, classifier, X, offset):
+        return self._factors(classifier, X)
 
     def score_samples(self, estimator, X):
         r"""Return the norm of each volume's last-layer gradient embedding.

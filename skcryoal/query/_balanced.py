@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 from ._base import BaseQueryStrategy, rows
+from ._dask import DaskPool
 
 
 def _sort_key(scores, order):
@@ -91,6 +92,24 @@ def _predicted_classes(classifier, X, batch_size):
         "ClassBalancedQuery needs a classifier with forward_logits() or predict() to "
         f"predict the class of each pool volume; got {type(classifier).__name__}."
     )
+
+
+class _ScoresAndClasses:
+    """The base strategy's scores and the predicted classes of one partition of a dask pool."""
+
+    def __init__(self, base):
+        self.base = base
+        self.batch_size = getattr(base, "batch_size", None)
+
+    def _frozen(self):
+        return _ScoresAndClasses(self.base._frozen())
+
+    def _check_pool(self, classifier, X):
+        return self.base._check_pool(classifier, X)
+
+    def _score_block(self, classifier, X, offset):
+        scores = np.asarray(self.base._score_block(classifier, X, offset), dtype=np.float64)
+        return scores, _predicted_classes(classifier, X, self.batch_size)
 
 
 class ClassBalancedQuery:
@@ -244,8 +263,11 @@ class ClassBalancedQuery:
         classifier, X = base._prepare(learner, X_pool)
         candidates, n_instances = base._candidates(len(X), n_instances)
         X_scored = rows(X, candidates)
-        scores = base._score(classifier, X_scored)
-        predicted = _predicted_classes(classifier, X_scored, getattr(base, "batch_size", None))
+        if isinstance(X_scored, DaskPool):  # scored on the workers, (score, class) gathered
+            scores, predicted = X_scored.map(_ScoresAndClasses(base), classifier, "_score_block")
+        else:
+            scores = base._score(classifier, X_scored)
+            predicted = _predicted_classes(classifier, X_scored, getattr(base, "batch_size", None))
         selected = balanced_select(scores, predicted, n_instances, order=base.order)
         return selected if candidates is None else candidates[selected]
 

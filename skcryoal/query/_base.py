@@ -8,10 +8,13 @@ from sklearn.utils import check_random_state
 
 from ..utils._batches import RowSubset
 from ..utils._validation import check_n_instances, check_volumes
+from ._dask import DaskPool, unwrap_dask
 
 
 def rows(X, candidates):
     """``X`` itself, or a lazy view of its ``candidates`` rows (None: all rows)."""
+    if isinstance(X, DaskPool):
+        return X.subset(candidates)
     return X if candidates is None else RowSubset(X, candidates)
 
 
@@ -116,6 +119,9 @@ class BaseQueryStrategy:
         transform, classifier = resolve_estimator(estimator)
         if hasattr(classifier, "_check_fitted"):
             classifier._check_fitted()
+        dask_array = unwrap_dask(X)
+        if dask_array is not None:  # scored partition by partition, on dask workers
+            return classifier, DaskPool(dask_array, transform)
         if transform is not None:
             X = check_volumes(X, name="X_pool", check_finite=False)
             X = _TransformedRows(X, transform)
@@ -134,10 +140,27 @@ class BaseQueryStrategy:
         Returns
         -------
         scores : ndarray of shape (n_samples,)
+            A lazy ``dask.array`` of the same shape when ``X`` is a dask array
+            (computed on the workers of a running ``distributed.Client``).
         """
         self._validate_params()
         classifier, X = self._prepare(estimator, X)
+        if isinstance(X, DaskPool):
+            return X.scores(self, classifier)
         return self._score(classifier, X)
+
+    def _score_block(self, classifier, X, offset):
+        """Score the rows of one partition of a dask pool; ``offset`` is its first row.
+
+        The default ignores ``offset``; strategies whose randomness is drawn
+        per batch (MC dropout) use it so that scores do not depend on how the
+        pool is partitioned.
+        """
+        return self._score(classifier, X)
+
+    def _frozen(self):
+        """Return the strategy with its per-query random draws fixed, to ship to workers."""
+        return self
 
     def _candidates(self, n_pool, n_instances, rng=None):
         """Return (the subsampled rows or None, ``n_instances`` checked against them).
@@ -177,6 +200,9 @@ class BaseQueryStrategy:
         self._validate_params()
         classifier, X = self._prepare(learner, X_pool)
         candidates, n_instances = self._candidates(len(X), n_instances)
+        if isinstance(X, DaskPool):
+            selected = X.subset(candidates).top(self, classifier, n_instances, self.order)
+            return selected if candidates is None else candidates[selected]
         scores = self._score(classifier, rows(X, candidates))
         selected = select_top(scores, n_instances, order=self.order)
         return selected if candidates is None else candidates[selected]
@@ -222,7 +248,12 @@ class EmbeddingMixin:
                 f"{type(self).__name__} needs a classifier with an embed() method, such as "
                 f"skcryoal.CryoNetClassifier; got {type(classifier).__name__}."
             )
+        if isinstance(X, DaskPool):  # embedded on the workers, gathered here
+            return X.map(self, classifier, "_embed_block")
         return np.asarray(classifier.embed(X, batch_size=self.batch_size))
+
+    def _embed_block(self, classifier, X, offset):
+        return self._embed(classifier, X)
 
     def _labeled_embedding(self, learner, classifier, X_labeled):
         """The embedding of ``X_labeled`` (default: the learner's ``X_training``), or None."""

@@ -1,6 +1,8 @@
 """Monte-Carlo dropout acquisitions (BALD, predictive entropy, variation ratio)."""
 
+import copy
 import numbers
+import threading
 
 import numpy as np
 import torch
@@ -85,6 +87,16 @@ def mc_dropout_logits(module, xb, n_passes, head_only):
         rep = emb.unsqueeze(0).expand(n_passes, *emb.shape).reshape(n_passes * n, -1)
         return module.fc(module.drop(rep)).reshape(n_passes, n, -1)
     return torch.stack([_output_logits(module(xb)) for _ in range(n_passes)])
+
+
+_SCORING_LOCK = threading.RLock()
+
+
+def _batch_seed(seed, row):
+    """The dropout seed of the batch starting at pool row ``row`` (None: unseeded)."""
+    if seed is None:
+        return None
+    return int(np.random.SeedSequence([seed, row]).generate_state(1)[0] >> 1)
 
 
 def mc_acquisition(proba, acquisition="bald"):
@@ -201,7 +213,32 @@ class MCDropoutQuery(BaseQueryStrategy):
                 f"acquisition must be one of {list(_ACQUISITIONS)}; got {self.acquisition!r}."
             )
 
+    def _frozen(self):
+        frozen = copy.copy(self)
+        frozen._mask_seed = draw_seed(self.random_state)  # drawn when _score would draw it
+        return frozen
+
     def _score(self, classifier, X):
+        return self._score_rows(classifier, X, draw_seed(self.random_state), 0)
+
+    def _score_block(self, classifier, X, offset):
+        return self._score_rows(classifier, X, self._mask_seed, offset)
+
+    def _score_rows(self, classifier, X, seed, offset):
+        """Score ``X``, whose first row is row ``offset`` of the scored pool.
+
+        Each batch's dropout masks are seeded from ``seed`` and the pool row the
+        batch starts at, so a pool scored in partitions (on dask workers) gets
+        the masks, and the scores, of one pass over the whole pool. Dropout
+        masks come from torch's global generator and the dropout layers are
+        switched to train mode, so scoring holds a per-process lock: threads
+        sharing the model (dask's threaded scheduler, a multi-threaded dask
+        worker) score one partition at a time.
+        """
+        with _SCORING_LOCK:
+            return self._score_rows_unlocked(classifier, X, seed, offset)
+
+    def _score_rows_unlocked(self, classifier, X, seed, offset):
         module = getattr(classifier, "module_", None)
         if not isinstance(module, nn.Module):
             raise TypeError(
@@ -218,7 +255,7 @@ class MCDropoutQuery(BaseQueryStrategy):
                 "classifier with dropout, e.g. CryoNetClassifier(module__dropout=0.3)."
             )
         head_only = _dropout_only_in_head(module, layers)
-        device = getattr(classifier, "device", "cpu")
+        device = getattr(classifier, "device_", None) or getattr(classifier, "device", "cpu")
         batch_size = classifier.batch_size if self.batch_size is None else self.batch_size
         was_training = {m: m.training for m in module.modules()}
         scores = np.empty(len(X), dtype=np.float64)
@@ -226,13 +263,14 @@ class MCDropoutQuery(BaseQueryStrategy):
             module.eval()
             for layer in layers:
                 layer.train()
-            with torch_seed_context(draw_seed(self.random_state), device), torch.no_grad():
+            with torch.no_grad():
                 for start, stop, batch in iter_batches(X, batch_size):
                     assert_all_finite_chunked(batch, name="X_pool", offset=start)
                     xb = torch.from_numpy(batch).to(device)
                     if head_only and start == 0:
                         head_only = _head_reproduces_forward(module, xb)
-                    logits = mc_dropout_logits(module, xb, self.n_passes, head_only)
+                    with torch_seed_context(_batch_seed(seed, offset + start), device):
+                        logits = mc_dropout_logits(module, xb, self.n_passes, head_only)
                     assert_finite_outputs(  # (passes, n, classes) -> rows first
                         logits.float().cpu().numpy().swapaxes(0, 1),
                         what="MC-dropout logits",

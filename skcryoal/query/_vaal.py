@@ -240,7 +240,9 @@ class VAALQuery:
     def _device(self, classifier):
         if self.device is not None:
             return torch.device(self.device)
-        return torch.device(getattr(classifier, "device", None) or "cpu")
+        return torch.device(
+            getattr(classifier, "device_", None) or getattr(classifier, "device", None) or "cpu"
+        )
 
     # ----------------------------------------------------------------- query
     def __call__(self, learner, X_pool, n_instances=1, *, X_labeled=None):

@@ -203,3 +203,26 @@ def test_bad_parameters(fitted, params, match):
 def test_needs_a_torch_module():
     with pytest.raises(TypeError, match="module_"):
         MCDropoutQuery()(object(), np.zeros((3, 1, 16, 16, 16), np.float32), 1)
+
+
+def test_a_classifier_on_device_auto_is_scored_on_its_resolved_device():
+    clf, X, _ = fitted_classifier(dropout=0.3)
+    auto = copy.deepcopy(clf)
+    auto.device, auto.device_ = "auto", "cpu"  # as fit(device="auto") leaves it on a CPU
+    query = MCDropoutQuery(n_passes=3, random_state=0)
+    np.testing.assert_array_equal(
+        query.score_samples(auto, X[N_TRAIN:]), query.score_samples(clf, X[N_TRAIN:])
+    )
+
+
+def test_scores_do_not_depend_on_how_the_pool_is_split_into_calls():
+    # masks are seeded per batch from the seed and the batch's first pool row
+    clf, X, _ = fitted_classifier(dropout=0.3)
+    pool = X[N_TRAIN:]
+    query = MCDropoutQuery(n_passes=3, random_state=4, batch_size=8)
+    whole = query.score_samples(clf, pool)
+    frozen = query._frozen()
+    parts = np.concatenate(
+        [frozen._score_block(clf, pool[i : i + 8], i) for i in range(0, len(pool), 8)]
+    )
+    np.testing.assert_array_equal(parts, whole)
