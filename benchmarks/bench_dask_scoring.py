@@ -9,7 +9,10 @@ fresh process:
 * ``inprocess-1t`` / ``inprocess-2t``: the zarr array passed as it is (read
   batch by batch in this process), 1 or 2 torch threads;
 * ``dask-1w`` / ``dask-2w``: ``da.from_zarr`` on a ``LocalCluster`` of 1 or 2
-  worker processes with one thread each.
+  worker processes with one thread each, started with
+  ``MALLOC_MMAP_THRESHOLD_=2**30`` (see ``MMAP_THRESHOLD``);
+* ``dask-1w-default-malloc`` / ``dask-2w-default-malloc``: the same with
+  dask's default worker environment.
 
 For each: wall time, volumes/s, peak memory (the peak resident set of the
 scoring process, or of each worker, since it started), and whether the
@@ -34,7 +37,18 @@ import time
 
 import numpy as np
 
-CONFIGS = ("inprocess-1t", "inprocess-2t", "dask-1w", "dask-2w")
+CONFIGS = (
+    "inprocess-1t",
+    "inprocess-2t",
+    "dask-1w-default-malloc",
+    "dask-2w-default-malloc",
+    "dask-1w",
+    "dask-2w",
+)
+#: glibc's mmap threshold for the workers: dask's nanny sets MALLOC_TRIM_THRESHOLD_,
+#: which freezes glibc's mmap threshold at 128 KiB, so every activation tensor of a
+#: forward pass is a fresh mmap (page faults on every batch); 1 GiB keeps them on the heap
+MMAP_THRESHOLD = 2**30
 
 
 def _peak_rss_mb():
@@ -44,7 +58,12 @@ def _peak_rss_mb():
 def _worker_memory():
     import torch
 
-    return {"peak_rss_mb": _peak_rss_mb(), "threads": torch.get_num_threads()}
+    return {
+        "peak_rss_mb": _peak_rss_mb(),
+        "threads": torch.get_num_threads(),
+        "MALLOC_MMAP_THRESHOLD_": os.environ.get("MALLOC_MMAP_THRESHOLD_"),
+        "MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+    }
 
 
 def write_pool(path, n, size, chunk):
@@ -112,11 +131,16 @@ def run_config(args):
         elapsed = time.perf_counter() - t0
         result["memory"] = [_worker_memory()]
     else:
+        import dask
         import dask.array as da
         from distributed import Client, LocalCluster
 
-        n_workers = int(args.run[-2])
+        n_workers = int(args.run.split("-")[1][:-1])
+        environ = {}
+        if not args.run.endswith("default-malloc"):
+            environ["distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_"] = MMAP_THRESHOLD
         with (
+            dask.config.set(environ),
             LocalCluster(
                 n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
             ) as cluster,
@@ -211,11 +235,16 @@ def main():
         "process (MB) | same indices |",
         "|---|---|---|---|---|---|",
     ]
-    one = done.get("dask-1w", {}).get("seconds")
+
+    def base(config):  # the 1-worker run with the same worker environment
+        name = "dask-1w-default-malloc" if config.endswith("default-malloc") else "dask-1w"
+        return done.get(name, {}).get("seconds")
+
     for config in configs:
         row = done[config]
         idx = np.load(os.path.join(args.workdir, f"idx-{config}.npy"))
         mem = ", ".join(f"{m['peak_rss_mb']:.0f}" for m in row["memory"])
+        one = base(config)
         speed = f"{one / row['seconds']:.2f}" if one else ""
         lines.append(
             f"| {config} | {row['seconds']:.1f} | {row['volumes_per_s']:.0f} | {speed} | {mem} "
