@@ -262,3 +262,17 @@ def test_a_campaign_over_a_dask_pool_queues_what_an_ndarray_pool_queues(tmp_path
     np.testing.assert_array_equal(queued[0][1], queued[1][1])
     reopened = Campaign.open(tmp_path / "dask", pool=_dask_pool(X, chunk=7))
     assert len(reopened.query(2)) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("random", {"random_state": 0}), ("vaal", {"random_state": 0, "n_epochs": 1})],
+)
+def test_random_and_vaal_read_a_dask_pool_in_process(name, params):
+    clf, X, y = fitted_classifier()
+    learner = ActiveLearner(clf, query_strategy=get_strategy("random"))
+    learner.X_training, learner.y_training = X[:N_TRAIN], y[:N_TRAIN]
+    np.testing.assert_array_equal(
+        get_strategy(name, **params)(learner, _dask_pool(X[N_TRAIN:]), n_instances=4),
+        get_strategy(name, **params)(learner, X[N_TRAIN:], n_instances=4),
+    )
