@@ -21,17 +21,10 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from paired_table import emit, paired_lines
 
-from skcryoal.benchmark import paired_difference, read_results
-
-
-def _fmt(mean, low, high, digits=3):
-    if np.isnan(low):
-        return f"{mean:+.{digits}f} (no interval)"
-    star = " *" if low > 0 or high < 0 else ""
-    return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]{star}"
+from skcryoal.benchmark import read_results
 
 
 def main():
@@ -64,22 +57,11 @@ def main():
     lines = [
         f"# Warm-started rounds ({epochs} epochs) against cold ones ({cold_epochs} epochs)",
         "",
-        f"Cold: `{args.cold}`; warm: `{args.warm}`; {len(trials)} paired trial(s). Differences "
-        "are warm - cold, mean and 95% Student-t interval over trials; `*`: the interval "
-        "excludes 0.",
+        f"Cold: `{args.cold}`; warm: `{args.warm}`. Points of test accuracy, warm - cold: mean "
+        "and 95% Student-t interval over the paired trials; `*`: the interval excludes 0.",
         "",
-        "| strategy | "
-        + " | ".join(f"{n} labels" for n in sorted(both["n_labeled"].unique()))
-        + " | learning-curve area |",
-        "|---|" + "---|" * (both["n_labeled"].nunique() + 1),
+        *paired_lines(both, [(w, c) for c, w in names.items()]),
     ]
-    for cold_name, warm_name in names.items():
-        diff = paired_difference(both, warm_name, cold_name)
-        cells = [_fmt(r["mean"], r["low"], r["high"]) for _, r in diff.iterrows()]
-        d_auc = paired_difference(both, warm_name, cold_name, by="auc").iloc[0]
-        cells.append(_fmt(d_auc["mean"], d_auc["low"], d_auc["high"]))
-        lines.append(f"| {cold_name} | " + " | ".join(cells) + " |")
-
     lines += [
         "",
         "Accuracy of each run (mean over trials):",
@@ -107,10 +89,7 @@ def main():
         volume_epochs = rows.groupby("trial")["n_labeled"].sum().mean() * ep
         seconds = rows.groupby("trial")["train_seconds"].sum().mean()
         lines.append(f"| {name} | {volume_epochs:,.0f} | {seconds:.0f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":
