@@ -192,7 +192,13 @@ def _settings(device):
         precisions.append("fp16")
         if not torch.cuda.is_bf16_supported():
             precisions.remove("bf16")
-    return [(p, m) for p in precisions for m in (None, "channels_last_3d")]
+    settings = [(p, m) for p in precisions for m in (None, "channels_last_3d")]
+    if device != "cuda":
+        # torch 2.13's CPU kernels for bf16 in channels_last_3d order are not reproducible
+        # (two fits with one seed ended at different losses) and once diverged to NaN in
+        # the smoke run: that pair is a GPU setting, measured only there
+        settings.remove(("bf16", "channels_last_3d"))
+    return settings
 
 
 def _measure(device, sizes, X, y, X_infer, precision, memory_format):

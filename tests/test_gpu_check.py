@@ -29,7 +29,8 @@ def test_cpu_smoke_writes_every_part(gpu_check, tmp_path, capsys):
     agreement = json.loads((tmp_path / "agreement.json").read_text())
     assert agreement["ok"] and agreement["max_abs_diff"] == 0.0  # CPU against CPU
     throughput = json.loads((tmp_path / "throughput.json").read_text())
-    assert throughput["ok"] and len(throughput["rows"]) == 4  # fp16 needs CUDA
+    # fp16 needs CUDA; bf16 with channels_last_3d is left out on the CPU
+    assert throughput["ok"] and len(throughput["rows"]) == 3
     assert (tmp_path / "throughput.csv").exists() and (tmp_path / "throughput.md").exists()
     paper = json.loads((tmp_path / "paper" / "paper.json").read_text())
     assert paper["returncode"] == 0 and "--preset fig1-snr005" in paper["command"]
