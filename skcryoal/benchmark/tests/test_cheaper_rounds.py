@@ -3,7 +3,9 @@
 import pandas as pd
 import pytest
 
-from skcryoal.benchmark import ClassifierFactory, decode_indices, read_results, run_campaign
+from skcryoal.benchmark import ClassifierFactory, decode_indices, read_results
+
+from .test_campaign import campaign as _campaign
 
 TIMING = ["train_seconds", "query_seconds"]
 
@@ -15,17 +17,9 @@ def data(easy_data):
 
 
 def campaign(data, **kwargs):
-    params = dict(
-        strategies=["ema", "random"],
-        classifier_factory=ClassifierFactory(width=4, max_epochs=2, batch_size=16),
-        initial=8,
-        step=4,
-        final=16,
-        n_trials=1,
-        random_state=0,
-    )
-    params.update(kwargs)
-    return run_campaign(*data, **params)
+    """test_campaign's small run, with one trial of two-epoch fits (a warm fit is shorter)."""
+    kwargs.setdefault("classifier_factory", ClassifierFactory(width=4, max_epochs=2, batch_size=16))
+    return _campaign(data, **{"n_trials": 1, **kwargs})
 
 
 def test_warm_cycles_continue_from_the_previous_model_and_pair_with_cold(data, tmp_path):
