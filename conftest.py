@@ -71,3 +71,21 @@ def tiny_clf():
         return CryoNetClassifier(**params)
 
     return factory
+
+
+def load_benchmark_script(name):
+    """Import ``benchmarks/<name>.py`` as a module (the scripts are not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def benchmark_script():
+    """Loader of a script of ``benchmarks/`` by name, as a module."""
+    return load_benchmark_script

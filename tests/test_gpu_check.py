@@ -6,22 +6,15 @@ unpickles the model with CUDA hidden), the throughput table, and the benchmark
 command, each writing its files.
 """
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.py"
-
 
 @pytest.fixture(scope="module")
-def gpu_check():
-    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def gpu_check(benchmark_script):
+    return benchmark_script("gpu_check")
 
 
 def test_cpu_smoke_writes_every_part(gpu_check, tmp_path, capsys):

@@ -4,19 +4,12 @@ Skipped where headless Chromium, nbclient/nbconvert/ipykernel or the widget mana
 JavaScript (fetched once with npm) are not available.
 """
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "render_widget.py"
 
 
 @pytest.fixture(scope="module")
-def render_widget():
-    spec = importlib.util.spec_from_file_location("render_widget", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def render_widget(benchmark_script):
+    module = benchmark_script("render_widget")
     missing = module.missing_requirements()
     if missing:
         pytest.skip("render check needs: " + "; ".join(missing))

@@ -1,6 +1,5 @@
 """CryoNetClassifier: a skorch 3D ResNet classifier carrying an EMA mean model."""
 
-import contextlib
 import copy
 from collections.abc import Mapping
 from numbers import Integral, Real
@@ -34,11 +33,10 @@ from ..utils._validation import (
 )
 from ._augment import augment_batch
 from ._dataset import VolumeDataset
-from ._device import resolve_device
+from ._device import DeviceMixin, _device_name, _float32, resolve_device
 from ._unlabeled import UnlabeledStream
 
 _MODELS = ("task", "mean")
-_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def _softmax(logits):
@@ -46,7 +44,7 @@ def _softmax(logits):
     return torch.softmax(logits, dim=-1)
 
 
-class CryoNetClassifier(NeuralNetClassifier):
+class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
     """3D ResNet subtomogram classifier with an EMA mean model (Wang et al., 2022).
 
     A :class:`skorch.NeuralNetClassifier` whose module (the task model ``T``,
@@ -393,25 +391,6 @@ class CryoNetClassifier(NeuralNetClassifier):
             super().initialize()
         return self
 
-    @contextlib.contextmanager
-    def _concrete_device(self):
-        # skorch's own code places tensors on self.device, which cannot be "auto":
-        # it sees the resolved device while it runs, the parameter is left as given
-        requested = self.device
-        self.device = self._target_device()
-        try:
-            yield
-        finally:
-            self.device = requested
-
-    def load_params(self, *args, **kwargs):
-        """Load saved parameters (skorch's :meth:`~skorch.NeuralNet.load_params`).
-
-        With ``device="auto"`` they are loaded to the resolved device.
-        """
-        with self._concrete_device():
-            return super().load_params(*args, **kwargs)
-
     def __setstate__(self, state):
         requested = state.get("device")
         if isinstance(requested, str) and requested == "auto":
@@ -521,32 +500,6 @@ class CryoNetClassifier(NeuralNetClassifier):
             self._parameter_constraints, params, caller_name=type(self).__name__
         )
         self._check_device_options(resolve_device(self.device))
-
-    def _check_device_options(self, device):
-        if device is None:
-            kind = "cpu"  # the modules stay where they were created
-        else:
-            try:
-                kind = torch.device(device).type
-            except (RuntimeError, TypeError, ValueError):
-                raise ValueError(
-                    "device must be 'auto', 'cpu', 'cuda', 'cuda:<index>' or another torch "
-                    f"device; got {self.device!r}."
-                ) from None
-            if kind == "cuda" and not torch.cuda.is_available():
-                raise ValueError(
-                    f"device={self.device!r} asks for CUDA, but torch finds no CUDA device "
-                    "(torch.cuda.is_available() is False). Use device='auto' (CUDA when there "
-                    "is one, else the CPU) or device='cpu'."
-                )
-        if self.precision == "fp16" and kind != "cuda":
-            where = f"{kind!r}" if self.device == device else f"{kind!r} (device={self.device!r})"
-            raise ValueError(
-                "precision='fp16' needs a CUDA device (float16 training needs loss scaling, "
-                f"which torch provides for CUDA); this classifier would run on {where}. Use "
-                "precision='bf16' (bfloat16 autocast, which works on the CPU) or "
-                "precision=None (float32)."
-            )
 
     def _module_spec(self):
         module = self.module
@@ -729,12 +682,6 @@ class CryoNetClassifier(NeuralNetClassifier):
         self._backward(loss)
         return {"loss": loss, "y_pred": y_pred[: len(Xi)]}
 
-    def _backward(self, loss):
-        if self._grad_scaler is None:
-            loss.backward()
-        else:
-            self._grad_scaler.scale(loss).backward()
-
     def infer(self, x, **fit_params):
         """Forward a batch through the task model (under autocast with ``precision``).
 
@@ -777,53 +724,6 @@ class CryoNetClassifier(NeuralNetClassifier):
             return _logits(self.ema_module_(self._input_to_device(X))).float()
 
     _unlabeled = None
-    _grad_scaler = None
-
-    # ----------------------------------------------------------- device, dtype
-    @property
-    def _channels_last(self):
-        return isinstance(self.memory_format, str) and self.memory_format == "channels_last_3d"
-
-    def _target_device(self):
-        # device_ once the models exist (None is a valid value: no move)
-        if "device_" in self.__dict__:
-            return self.device_
-        return resolve_device(self.device)
-
-    def _device_type(self):
-        device = self._target_device()
-        try:
-            return torch.device(device).type if device is not None else "cpu"
-        except (RuntimeError, TypeError, ValueError):
-            return "cpu"
-
-    def _on_cuda(self):
-        return self._device_type() == "cuda"
-
-    def _autocast(self):
-        """Return the autocast context of ``precision`` (a no-op for float32)."""
-        dtype = _AUTOCAST_DTYPES.get(self.precision) if isinstance(self.precision, str) else None
-        kind = self._device_type()
-        if dtype is None or (dtype is torch.float16 and kind != "cuda"):
-            # float32; an fp16 model loaded where there is no CUDA predicts in float32
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=kind, dtype=dtype)
-
-    def _input_to_device(self, x):
-        """Move a batch to ``device_`` in ``memory_format``; pinned and asynchronous on CUDA."""
-        device = self._target_device()
-        if not isinstance(x, torch.Tensor):
-            return to_tensor(x, device=device)
-        if device is not None:
-            if self._on_cuda() and x.device.type == "cpu":
-                if not x.is_pinned():
-                    x = x.pin_memory()
-                x = x.to(device, non_blocking=True)
-            else:
-                x = x.to(device)
-        if self._channels_last and x.dim() == 5:
-            x = x.contiguous(memory_format=torch.channels_last_3d)
-        return x
 
     # -------------------------------------------------------------- inference
     def _check_fitted(self):
@@ -1036,26 +936,6 @@ class _Named:
 
     def __call__(self, xb):
         return self.fn(xb)
-
-
-def _device_name(device):
-    # device_ is a plain string whatever form device was given in (skorch itself
-    # sets a torch.device when it maps a model to the CPU)
-    if device is None:
-        return None
-    try:
-        return str(torch.device(device))
-    except (RuntimeError, TypeError, ValueError):
-        return device  # invalid: _validate_hyperparams says why
-
-
-def _float32(output):
-    # autocast leaves half-precision outputs; everything downstream is float32
-    if isinstance(output, torch.Tensor):
-        return output.float() if output.is_floating_point() else output
-    if isinstance(output, (tuple, list)):
-        return type(output)(_float32(o) for o in output)
-    return output
 
 
 def _logits(output):
