@@ -3,9 +3,10 @@
 Joins the ``results.csv`` of runs made with the same data, schedule and
 ``--seed`` (so their trials pair up: same initial sets and seeds), and writes a
 markdown table of ``a - b`` for each requested pair: the learning-curve area
-and the test accuracy at each budget, mean and 95% Student-t interval over the
-trials both have (``*``: the interval excludes 0). Used for the ablations of
-the EMA method (score vs regularizer).
+and the test accuracy (or ``--metric macro_f1``) at each budget, mean and 95%
+Student-t interval over the trials both have (``*``: the interval excludes 0).
+Used for the ablations of the EMA method (score vs regularizer) and the
+imbalanced set.
 
 Usage::
 
@@ -31,8 +32,8 @@ def _fmt(row):
     return f"{row['mean'] * 100:+.1f} [{row['low'] * 100:+.1f}, {row['high'] * 100:+.1f}]{star}"
 
 
-def paired_lines(results, pairs):
-    """Markdown rows of ``a - b`` for each ``(a, b)`` of ``pairs``, with their header."""
+def paired_lines(results, pairs, metric="accuracy"):
+    """Markdown rows of ``a - b`` in ``metric`` for each ``(a, b)`` of ``pairs``, with a header."""
     budgets = sorted(results["n_labeled"].unique())
     lines = [
         "| a - b | trials | learning-curve area | "
@@ -41,8 +42,8 @@ def paired_lines(results, pairs):
         "|---|---|---|" + "---|" * len(budgets),
     ]
     for a, b in pairs:
-        auc = paired_difference(results, a, b, by="auc").iloc[0]
-        per_budget = paired_difference(results, a, b).set_index("n_labeled")
+        auc = paired_difference(results, a, b, metric=metric, by="auc").iloc[0]
+        per_budget = paired_difference(results, a, b, metric=metric).set_index("n_labeled")
         cells = [_fmt(per_budget.loc[n]) if n in per_budget.index else "" for n in budgets]
         lines.append(
             f"| {a} - {b} | {int(auc['n_trials'])} | {_fmt(auc)} | " + " | ".join(cells) + " |"
@@ -63,6 +64,12 @@ def main():
     parser.add_argument("runs", nargs="+", type=Path, help="run folders (results.csv inside)")
     parser.add_argument("--pairs", nargs="+", required=True, help="a:b, reported as a - b")
     parser.add_argument("--title", default="Paired differences")
+    parser.add_argument(
+        "--metric",
+        choices=("accuracy", "macro_f1"),
+        default="accuracy",
+        help="macro_f1 for imbalanced test sets",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     results = pd.concat([read_results(run / "results.csv") for run in args.runs], ignore_index=True)
@@ -71,12 +78,12 @@ def main():
     lines = [
         f"# {args.title}",
         "",
-        "Points of test accuracy, a - b: mean and 95% Student-t interval over the paired "
-        "trials; `*`: the interval excludes 0. Runs: "
+        f"Points of test {args.metric.replace('_', '-')}, a - b: mean and 95% Student-t "
+        "interval over the paired trials; `*`: the interval excludes 0. Runs: "
         + ", ".join(f"`{run}`" for run in args.runs)
         + ".",
         "",
-        *paired_lines(results, [pair.split(":") for pair in args.pairs]),
+        *paired_lines(results, [pair.split(":") for pair in args.pairs], args.metric),
     ]
     emit(lines, args.out)
 
