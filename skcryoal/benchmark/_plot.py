@@ -1,5 +1,6 @@
 """Figures of a campaign: learning curves (the paper's Fig. 1), AUC and win/tie/loss."""
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +99,7 @@ def save_learning_curves(results, path, title=None):
     plot_learning_curves(results, ax=axes[0], metric="accuracy")
     plot_learning_curves(results, ax=axes[1], metric="macro_f1")
     if title:
-        fig.suptitle(title, fontsize="medium")
+        _suptitle(fig, title)
     try:
         with atomic_output(path) as tmp:
             fig.savefig(tmp, dpi=120)
@@ -259,7 +260,7 @@ def save_evaluation_plots(results, folder, title=None, metric="accuracy", confid
         try:
             plot(results, ax=ax, metric=metric, confidence=confidence)
             if title:
-                fig.suptitle(title, fontsize="medium")
+                _suptitle(fig, title)
             with atomic_output(folder / name) as tmp:
                 fig.savefig(tmp, dpi=120)
         finally:
@@ -299,6 +300,13 @@ def _trials_note(results, confidence=0.95):
     if n_trials >= 2:
         return f"mean and {confidence:.0%} CI over {n_trials} trials"
     return "1 trial (no interval)" if n_trials == 1 else "no trial"
+
+
+def _suptitle(fig, title):
+    # a data set's name can carry long per-class lists: wrap it to the figure's
+    # width (about 13 characters per inch at the medium font) instead of cutting it
+    width = max(20, int(fig.get_figwidth() * 13))
+    fig.suptitle(textwrap.fill(title, width=width), fontsize="medium")
 
 
 def _title(title, note):

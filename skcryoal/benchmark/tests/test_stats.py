@@ -290,3 +290,27 @@ def test_plots_draw_intervals_and_say_how_many_trials(tmp_path, n_trials):
     save_learning_curves(results, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 0
     assert not plt.get_fignums()  # every figure closed
+
+
+def test_long_titles_are_wrapped_not_cut(tmp_path, monkeypatch):
+    # an imbalanced set's name carries two per-class lists: the title must wrap
+    import matplotlib.figure
+
+    titles = []
+    original = matplotlib.figure.Figure.suptitle
+
+    def record(fig, text, **kwargs):
+        titles.append(text)
+        return original(fig, text, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "suptitle", record)
+    long = "skcryoal benchmark: imbalanced10-snr005 n_train_per_class=" + str(
+        list(range(300, 100, -20))
+    )
+    long += " n_test_per_class=" + str(list(range(55, 15, -4)))
+    results = make_results({"random": BASE}, 2)
+    save_learning_curves(results, tmp_path / "curve.png", title=long)
+    save_evaluation_plots(results, tmp_path / "out", title=long)
+    assert len(titles) == 3
+    for text in titles:
+        assert text.replace("\n", " ") == long and "\n" in text
