@@ -43,6 +43,12 @@ def trials_for_power(sd, gain, power=0.8, alpha=0.05, max_trials=1000):
     return np.inf
 
 
+def seconds_per_trial(results):
+    """Training plus query seconds of one trial, per strategy (mean over trials)."""
+    seconds = results.groupby(["strategy", "trial"])[["train_seconds", "query_seconds"]].sum()
+    return seconds.sum(axis=1).groupby("strategy").mean()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("run", type=Path)
@@ -51,8 +57,7 @@ def main():
     args = parser.parse_args()
     results = read_results(args.run / "results.csv")
     auc = learning_curve_auc(results).pivot(index="trial", columns="strategy", values="auc")
-    seconds = results.groupby(["strategy", "trial"])[["train_seconds", "query_seconds"]].sum()
-    per_trial = seconds.sum(axis=1).groupby("strategy").mean()
+    per_trial = seconds_per_trial(results)
     n = len(auc)
     print(f"{args.run}: {n} trials, strategies {list(auc.columns)}\n")
     print(

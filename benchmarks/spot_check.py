@@ -19,6 +19,7 @@ Usage::
 import argparse
 from pathlib import Path
 
+from power import seconds_per_trial
 from scipy import stats
 
 from skcryoal.benchmark import auc_summary, paired_difference, read_results
@@ -50,11 +51,6 @@ def _run_table(results, baseline):
     return table
 
 
-def _seconds_per_trial(results):
-    per = results.groupby(["strategy", "trial"])[["train_seconds", "query_seconds"]].sum()
-    return per.sum(axis=1).groupby("strategy").mean()
-
-
 def compare(reference, candidate, baseline="random"):
     """Compare two runs' results tables; see the module docstring.
 
@@ -68,7 +64,6 @@ def compare(reference, candidate, baseline="random"):
     Returns
     -------
     dict
-        ``strategies`` (shared, sorted by the reference's mean area),
         ``reference`` / ``candidate`` (per-strategy tables), ``rank_reference``
         / ``rank_candidate`` (strategies best first), ``tau`` (Kendall's tau of
         the mean areas), ``same_ranking``, ``verdicts_agree`` and the
@@ -90,7 +85,6 @@ def compare(reference, candidate, baseline="random"):
     tau = stats.kendalltau([ref[s]["auc"] for s in shared], [cand[s]["auc"] for s in shared])
     others = [s for s in shared if s != baseline]
     return {
-        "strategies": rank_ref,
         "reference": ref,
         "candidate": cand,
         "rank_reference": rank_ref,
@@ -99,8 +93,8 @@ def compare(reference, candidate, baseline="random"):
         "same_ranking": rank_ref == rank_cand,
         "verdicts_agree": all(ref[s]["verdict"] == cand[s]["verdict"] for s in others),
         "seconds": (
-            float(_seconds_per_trial(reference).loc[shared].sum()),
-            float(_seconds_per_trial(candidate).loc[shared].sum()),
+            float(seconds_per_trial(reference).loc[shared].sum()),
+            float(seconds_per_trial(candidate).loc[shared].sum()),
         ),
     }
 
@@ -128,7 +122,7 @@ def report(result, labels=("reference", "candidate"), baseline="random"):
         f"| rank {a} | rank {b} |",
         "|---|---|---|---|---|---|---|",
     ]
-    for s in result["strategies"]:
+    for s in result["rank_reference"]:
         lines.append(
             f"| {s} | {_pts(ref[s]['auc'])} | {_pts(cand[s]['auc'])} | {_diff(ref[s])} "
             f"| {_diff(cand[s])} | {result['rank_reference'].index(s) + 1} "

@@ -33,7 +33,7 @@ from ..utils._validation import (
 )
 from ._augment import augment_batch
 from ._dataset import VolumeDataset
-from ._device import DeviceMixin, _device_name, _float32, resolve_device
+from ._device import DeviceMixin, as_float32, device_name, resolve_device
 from ._unlabeled import UnlabeledStream
 
 _MODELS = ("task", "mean")
@@ -386,7 +386,7 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         -------
         self : CryoNetClassifier
         """
-        self.device_ = _device_name(resolve_device(self.device))
+        self.device_ = device_name(resolve_device(self.device))
         with self._concrete_device():
             super().initialize()
         return self
@@ -402,7 +402,7 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         state.setdefault("memory_format", None)
         super().__setstate__(state)
         if "device_" in self.__dict__ or "module_" in self.__dict__:
-            self.device_ = _device_name(self.device)  # where skorch put the tensors
+            self.device_ = device_name(self.device)  # where skorch put the tensors
         if isinstance(requested, str) and requested == "auto":
             self.device = requested
 
@@ -567,7 +567,7 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
 
     def _run(self, X, y_enc, X_unlabeled, initialize, **fit_params):
         if initialize or "device_" not in self.__dict__:
-            self.device_ = _device_name(resolve_device(self.device))
+            self.device_ = device_name(resolve_device(self.device))
         with (
             torch_seed_context(draw_seed(self.random_state), self.device_ or "cpu"),
             self._concrete_device(),
@@ -704,7 +704,7 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
                 output = self.module_(**x, **fit_params)
             else:
                 output = self.module_(x, **fit_params)
-        return _float32(output)
+        return as_float32(output)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Return the regularized loss; rows of ``y_pred`` beyond ``y_true`` are unlabeled."""

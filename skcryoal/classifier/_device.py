@@ -144,7 +144,7 @@ class DeviceMixin:
             self._grad_scaler.scale(loss).backward()
 
 
-def _device_name(device):
+def device_name(device):
     # device_ is a plain string whatever form device was given in (skorch itself
     # sets a torch.device when it maps a model to the CPU)
     if device is None:
@@ -155,10 +155,10 @@ def _device_name(device):
         return device  # invalid: _validate_hyperparams says why
 
 
-def _float32(output):
+def as_float32(output):
     # autocast leaves half-precision outputs; everything downstream is float32
     if isinstance(output, torch.Tensor):
         return output.float() if output.is_floating_point() else output
     if isinstance(output, (tuple, list)):
-        return type(output)(_float32(o) for o in output)
+        return type(output)(as_float32(o) for o in output)
     return output
