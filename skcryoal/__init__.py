@@ -7,6 +7,8 @@ active learner) is importable from the top level. Subpackages by concept:
 - :mod:`skcryoal.callbacks` -- skorch callbacks (:class:`ExponentialMovingAverage`).
 - :mod:`skcryoal.losses` -- training criteria (:class:`EMARegularizedLoss`).
 - :mod:`skcryoal.classifier` -- :class:`CryoNetClassifier`.
+- :mod:`skcryoal.pretraining` -- self-supervised pretraining on unlabeled volumes
+  (:class:`~skcryoal.pretraining.SubtomogramEmbedder`).
 - :mod:`skcryoal.query` -- query strategies for modAL.
 - :mod:`skcryoal.learner` -- :class:`ActiveLearner`.
 - :mod:`skcryoal.datasets` -- the built-in subtomogram simulator.
@@ -55,6 +57,7 @@ _SUBPACKAGES = (
     "nn",
     "plotting",
     "preprocessing",
+    "pretraining",
     "query",
     "utils",
 )

@@ -22,6 +22,14 @@ each of the paper's experiments (:func:`list_benchmark_presets`).
 
 from ._campaign import run_campaign
 from ._factory import RECIPES, ClassifierFactory
+from ._inference import (
+    bonferroni_adjust,
+    bootstrap_interval,
+    holm_adjust,
+    sign_flip_test,
+    trials_needed_holm,
+    wilcoxon_test,
+)
 from ._plot import (
     plot_auc,
     plot_learning_curves,
@@ -69,10 +77,13 @@ __all__ = [
     "ClassifierFactory",
     "StrategySpec",
     "auc_summary",
+    "bonferroni_adjust",
+    "bootstrap_interval",
     "budget_schedule",
     "decode_indices",
     "estimate_training_seconds",
     "get_preset",
+    "holm_adjust",
     "initial_labeled_indices",
     "learning_curve_auc",
     "list_benchmark_presets",
@@ -90,9 +101,12 @@ __all__ = [
     "save_learning_curves",
     "selection_gains",
     "selection_markdown",
+    "sign_flip_test",
     "summarize_results",
     "summary_markdown",
     "trial_seeds",
+    "trials_needed_holm",
+    "wilcoxon_test",
     "win_tie_loss",
     "win_tie_loss_matrix",
     "write_selection_summary",

@@ -27,8 +27,8 @@ class CheckpointError(RuntimeError):
     """A recorded checkpoint is missing, incomplete or unreadable."""
 
 
-def write_checkpoint(folder, estimator):
-    """Pickle ``estimator`` atomically into ``folder/models``.
+def write_checkpoint(folder, estimator, *, directory=MODELS_DIR, prefix="model"):
+    """Pickle ``estimator`` atomically into ``folder/models`` (or ``folder/directory``).
 
     Parameters
     ----------
@@ -36,21 +36,25 @@ def write_checkpoint(folder, estimator):
         The campaign folder.
     estimator : object
         A picklable (fitted) estimator.
+    directory : str, default="models"
+        The sub-folder (``"pretrain"`` for pretrained embedders).
+    prefix : str, default="model"
+        Start of the file name.
 
     Returns
     -------
     record : dict
         ``file`` (relative to ``folder``), ``size`` and ``sha256``.
     """
-    models = Path(folder) / MODELS_DIR
+    models = Path(folder) / directory
     models.mkdir(exist_ok=True)
-    path = models / f"model-{uuid.uuid4().hex}.pkl"
+    path = models / f"{prefix}-{uuid.uuid4().hex}.pkl"
     digest = hashlib.sha256()
     with atomic_output(path) as temp, open(temp, "wb") as fh:
         writer = _HashingWriter(fh, digest)
         pickle.dump(estimator, writer, protocol=pickle.HIGHEST_PROTOCOL)
         size = writer.size
-    return {"file": f"{MODELS_DIR}/{path.name}", "size": size, "sha256": digest.hexdigest()}
+    return {"file": f"{directory}/{path.name}", "size": size, "sha256": digest.hexdigest()}
 
 
 class _HashingWriter:
@@ -82,20 +86,21 @@ def load_checkpoint(folder, record):
         The file is missing, or its size or checksum differ from the record.
     """
     path = Path(folder) / record["file"]
+    what = f"model {record['model_id']}" if "model_id" in record else "pretrained embedder"
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CheckpointError(f"model {record['model_id']}: cannot read {path} ({exc}).") from exc
+        raise CheckpointError(f"{what}: cannot read {path} ({exc}).") from exc
     if len(data) != record["size"] or hashlib.sha256(data).hexdigest() != record["sha256"]:
         raise CheckpointError(
-            f"model {record['model_id']}: {path} has {len(data)} bytes and a checksum that "
+            f"{what}: {path} has {len(data)} bytes and a checksum that "
             f"does not match the record ({record['size']} bytes); the file is incomplete or "
             "was changed."
         )
     try:
         return pickle.loads(data)
     except Exception as exc:  # unpickling runs arbitrary code; report any failure
-        raise CheckpointError(f"model {record['model_id']}: cannot unpickle {path}: {exc}") from exc
+        raise CheckpointError(f"{what}: cannot unpickle {path}: {exc}") from exc
 
 
 def prune_checkpoints(folder, records, keep):

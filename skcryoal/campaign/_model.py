@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ._checkpoint import CheckpointError, load_checkpoint, prune_checkpoints, write_checkpoint
+from ._pretrain import load_embedder, pretrain_campaign, with_embedder
 from ._specs import _takes, make_strategy, resolve_seed, round_seed, subsample_rows
 from ._store import labels_digest
 from ._warm import (
@@ -170,6 +171,25 @@ def _unlabeled_view(campaign, estimator, labels):
     return RowSubset(campaign._volumes, ids) if len(ids) else None
 
 
+def _use_pretrained(campaign, estimator):
+    """Start a fresh estimator from the campaign's pretrained encoder; return its key or None.
+
+    Only an estimator with an ``encoder`` parameter that is not set already (a
+    CryoNetClassifier; in a Pipeline, its final step) is changed.
+    """
+    from ._pretrain import encoder_path, pretrained_record
+
+    record = pretrained_record(campaign)
+    if record is None:
+        return None
+    final = _final_step(estimator)
+    params = final.get_params() if hasattr(final, "get_params") else {}
+    if "encoder" not in params or params["encoder"] is not None:
+        return None
+    final.set_params(encoder=encoder_path(campaign))
+    return record["key"]
+
+
 def _drop_optimizer_state(estimator):
     """Empty the optimizers' moment buffers before checkpointing.
 
@@ -217,6 +237,7 @@ def fit_campaign(
         skorch_net(estimator).set_params(max_epochs=warm[2])
         # first, so that the other callbacks see the loaded weights
         extra = [(_WARM, warm_start_callback(warm[1])), *extra]
+    pretrained = _use_pretrained(campaign, estimator)
     kwargs = {}
     if semi_supervised:
         kwargs["X_unlabeled"] = _unlabeled_view(campaign, estimator, labels)
@@ -235,6 +256,7 @@ def fit_campaign(
     metrics = _metrics(estimator, X, y, campaign._classes, seconds)
     metrics["random_state"] = template_seed(campaign._template) if seed is None else seed
     metrics["semi_supervised"] = bool(semi_supervised)
+    metrics["pretrained"] = pretrained
     metrics["warm_start_from"] = None if warm is None else warm[0]
     _drop_optimizer_state(estimator)
     record = write_checkpoint(campaign.path, estimator)
@@ -335,7 +357,7 @@ def query_campaign(campaign, n, refit, *, random_state=None, on_epoch=None, atte
             else "every particle is labeled, skipped or queued already; nothing left to query."
         )
     spec = campaign._meta["strategy"]
-    probe = make_strategy(campaign.path, spec, 0)
+    probe = with_embedder(campaign, make_strategy(campaign.path, spec, 0))
     if refit and getattr(probe, "requires_fit", True) and len(labels) >= 2:
         _, record = campaign._latest_model()
         if record is None or record["labels_digest"] != labels_digest(labels):
@@ -372,7 +394,9 @@ def _select_round(campaign, spec, eligible, labels, n, seed=None):
     given = seed is not None
     if not given:
         seed = round_seed(campaign._meta["seed"], len(campaign._store.rounds()) + 1)
-    strategy = make_strategy(campaign.path, spec, seed, seed_callable=given)
+    strategy = with_embedder(
+        campaign, make_strategy(campaign.path, spec, seed, seed_callable=given)
+    )
     requires_fit = getattr(strategy, "requires_fit", True)
     model, record = campaign._latest_model() if requires_fit else (None, None)
     cold = requires_fit and model is None
@@ -457,6 +481,44 @@ class ModelMixin:
             self._model_cache = (record["model_id"], model)
             return model, record
         return None, None
+
+    def pretrain(self, embedder=None, *, progress: bool = True):
+        """Learn an encoder from every particle of the pool, without labels, and record it.
+
+        Fits a :class:`~skcryoal.pretraining.SubtomogramEmbedder` (self-supervised:
+        SimCLR by default, on views that respect the missing wedge) on the whole
+        pool. Its state is written to ``pretrain/`` after every epoch, so the same
+        call after a kill resumes where it stopped. The fitted embedder is then
+        stored (atomically, with its checksum) and recorded in the campaign's
+        metadata, and from then on:
+
+        * every :meth:`fit` of a classifier with an ``encoder`` parameter
+          (:class:`~skcryoal.CryoNetClassifier`, also as a Pipeline's last step)
+          that has none set starts from the pretrained encoder (its metrics say
+          ``pretrained``);
+        * the embedding strategies (``typiclust``, ``probcover``) select on the
+          embedder, with or without a model, so they pick the first labels too.
+
+        Parameters
+        ----------
+        embedder : SubtomogramEmbedder or None, default=None
+            Its parameters are used (it is cloned and fitted here). None: the
+            defaults, with the width and stem of the campaign's classifier and
+            the campaign's ``random_state``.
+        progress : bool, default=True
+            Show a progress bar over the epochs.
+
+        Returns
+        -------
+        embedder : SubtomogramEmbedder
+            The fitted embedder (also :attr:`embedder`).
+        """
+        return pretrain_campaign(self, embedder, progress=progress)
+
+    @property
+    def embedder(self):
+        """The recorded pretrained embedder (:meth:`pretrain`), or None."""
+        return load_embedder(self)
 
     @property
     def model(self):

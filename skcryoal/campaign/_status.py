@@ -35,6 +35,10 @@ class CampaignStatus:
         Whether the latest model was fitted on exactly the current labels.
     path : str
         The campaign folder.
+    pretrained : dict or None
+        The recorded pretraining (:meth:`Campaign.pretrain`): ``method``,
+        ``n_epochs``, ``n_particles``, ``train_seconds``, ``time``, ``key``...;
+        None if the campaign has none.
     """
 
     n_particles: int
@@ -48,6 +52,24 @@ class CampaignStatus:
     disagreements: int = 0
     model_up_to_date: bool = False
     path: str = ""
+    pretrained: dict | None = None
+
+    def _pretrained_line(self):
+        record = self.pretrained
+        if record is None:
+            return "none (campaign.pretrain() learns an encoder from the unlabeled pool)"
+        latest = self.models[-1] if self.models else None
+        if latest is None:
+            used = "no model fitted yet"
+        elif latest["metrics"].get("pretrained") == record.get("key"):
+            used = "the latest model starts from it"
+        else:
+            used = "the latest model does not start from it"
+        minutes = (record.get("train_seconds") or 0) / 60
+        return (
+            f"{record.get('method')}, {record.get('n_epochs')} epochs on "
+            f"{record.get('n_particles')} particles ({minutes:.1f} min); {used}"
+        )
 
     def _lines(self):
         share = self.n_labeled / self.n_particles if self.n_particles else 0.0
@@ -70,6 +92,7 @@ class CampaignStatus:
             ("query rounds", f"{self.n_rounds}"),
             ("models", f"{len(self.models)}; latest {model}"),
             ("disagreements", f"{self.disagreements}"),
+            ("pretrained encoder", self._pretrained_line()),
         ]
 
     def __str__(self):

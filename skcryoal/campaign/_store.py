@@ -308,6 +308,13 @@ class Store:
         return "; ".join(str(r[0]) for r in self._read("PRAGMA integrity_check"))
 
     # -------------------------------------------------------------- writes
+    def set_meta(self, key, value):
+        """Set one metadata entry (JSON-serialisable) in its own transaction."""
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value))
+            )
+
     def _new_action(self, cur, kind, annotator):
         cur.execute(
             "INSERT INTO actions (kind, annotator, time) VALUES (?, ?, ?)",

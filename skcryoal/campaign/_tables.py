@@ -206,4 +206,5 @@ def status(campaign):
         disagreements=int(disagreements(campaign)["particle_id"].nunique()),
         model_up_to_date=bool(models) and models[-1]["labels_digest"] == labels_digest(labeled),
         path=str(campaign.path),
+        pretrained=campaign._store.meta().get("pretrained"),
     )

@@ -430,6 +430,7 @@ class CampaignWidget:
             f"{int(status.n_skipped)} skipped &middot; {int(status.n_unlabeled)} unlabeled, "
             f"of {int(status.n_particles)} &middot; round {int(status.n_rounds)}"
             f"<br><small>per class: {per_class or 'none yet'}</small>"
+            f"<br><small>pretrained encoder: {html.escape(status._pretrained_line())}</small>"
         )
 
     def _set_enabled(self):

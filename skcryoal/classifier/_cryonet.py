@@ -34,9 +34,23 @@ from ..utils._validation import (
 from ._augment import augment_batch
 from ._dataset import VolumeDataset
 from ._device import DeviceMixin, as_float32, device_name, resolve_device
+from ._pretrained import load_encoder
+from ._semi import UNLABELED, is_unlabeled_marker, split_unlabeled, unlabeled_loss
 from ._unlabeled import UnlabeledStream
+from ._views import rotate_reimpose_wedge
 
 _MODELS = ("task", "mean")
+#: parameters added after the first release, with their defaults (older pickles lack them)
+_ADDED_PARAMS = {
+    "augment_tilt_range": (-60, 60),
+    "unlabeled_method": "consistency",
+    "unlabeled_ratio": 1,
+    "unlabeled_weight": 1.0,
+    "pseudo_label_threshold": 0.95,
+    "encoder": None,
+    "freeze_encoder": False,
+    "encoder_lr": None,
+}
 
 
 def _softmax(logits):
@@ -103,17 +117,57 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
     ema_step_offset : int, default=0
         EMA updates made before this fit, for the warm-up (the authors never
         reset their step counter across cycles; the benchmark sets it).
-    augment : bool, default=False
+    augment : bool or {"half-turns", "rotations"}, default=False
         Augment training batches with transforms that keep the missing-wedge
-        geometry and the particles' handedness: identity or a 180-degree
-        rotation about the z, y or x axis, and a circular shift of up to
-        ``augment_shift`` voxels along each axis (see :func:`~skcryoal.classifier.augment_batch`; a
-        90-degree rotation would move the wedge and is not used). Off by
-        default so that the estimator assumes nothing about the data; for
-        subtomograms in random poses it is the single largest gain we measured
-        (docs/benchmarks.md).
+        geometry and the particles' handedness. ``True`` (or ``"half-turns"``):
+        identity or a 180-degree rotation about the z, y or x axis, and a
+        circular shift of up to ``augment_shift`` voxels along each axis (see
+        :func:`~skcryoal.classifier.augment_batch`; a 90-degree rotation would
+        move the wedge and is not used). ``"rotations"``: first a uniformly
+        random 3D rotation with the missing wedge of ``augment_tilt_range``
+        re-imposed (:func:`~skcryoal.classifier.rotate_reimpose_wedge`), then
+        the same. Off by default so that the estimator assumes nothing about the
+        data; for subtomograms in random poses the half turns are the single
+        largest gain of a supervised fit we measured (docs/benchmarks.md).
     augment_shift : int, default=2
         Largest shift, in voxels, of ``augment``.
+    augment_tilt_range : tuple of 2 floats, default=(-60, 60)
+        Tilt range of the data in degrees (tilt axis y), for the wedge of
+        ``augment="rotations"`` and of the strong views of semi-supervised
+        training.
+    unlabeled_method : {"consistency", "mean-teacher", "fixmatch"}, default="consistency"
+        How unlabeled volumes (rows of ``y`` marked ``-1`` or ``None``, or
+        ``X_unlabeled``) are learned from. ``"consistency"``: the paper's
+        regularizer on the volumes as they are (needs ``reg_lambda > 0``).
+        ``"mean-teacher"``: the squared distance between the task model's
+        posterior on a strong view (another 3D orientation, see
+        :meth:`strong_views`) and the mean model's on a weak view (half turn
+        and shift). ``"fixmatch"``: cross-entropy of the strong view against
+        the model's own prediction on the weak view, where that prediction's
+        probability reaches ``pseudo_label_threshold``. See the user guide,
+        "Learning from the unlabeled pool".
+    unlabeled_ratio : int, default=1
+        Unlabeled volumes drawn per labeled volume in each training batch: the
+        cost of an epoch is bounded whatever the size of the pool.
+    unlabeled_weight : float, default=1.0
+        Weight of the ``"mean-teacher"`` or ``"fixmatch"`` loss.
+    pseudo_label_threshold : float, default=0.95
+        Confidence a ``"fixmatch"`` pseudo-label needs.
+    encoder : SubtomogramEmbedder, torch module, state dict, path or None, default=None
+        Pretrained weights for every layer of the task and mean model but the
+        classification layer (``fc``), copied at each cold ``fit``: a fitted
+        :class:`~skcryoal.pretraining.SubtomogramEmbedder`, its ``encoder_``,
+        a state dict, or the path of a file holding one (or an embedder
+        checkpoint). The module must have the same architecture (width, stem).
+        ``clone`` keeps a module, state dict or path, but makes a fitted
+        embedder unfitted: pass ``embedder.encoder_`` where the classifier is
+        cloned.
+    freeze_encoder : bool, default=False
+        Train the classification layer only, the pretrained encoder (weights
+        and batch-norm statistics) staying as loaded.
+    encoder_lr : float or None, default=None
+        Learning rate of every layer but the classification layer (e.g. a
+        smaller one to fine-tune a pretrained encoder gently); None: ``lr``.
     predict_with : {"task", "mean"}, default="task"
         The model used by ``predict``, ``predict_proba`` and the other
         inference methods when their ``model`` argument is not given; the query
@@ -228,9 +282,16 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         "ema_horizon": [Interval(Real, 0, 1, closed="right")],
         "ema_mode": [StrOptions({"default", "authors"})],
         "ema_step_offset": [Interval(Integral, 0, None, closed="left")],
-        "augment": ["boolean"],
+        "augment": ["boolean", StrOptions({"half-turns", "rotations"})],
+        "augment_tilt_range": [tuple, list, None],
         "augment_shift": [Interval(Integral, 0, None, closed="left")],
         "predict_with": [StrOptions({"task", "mean"})],
+        "unlabeled_method": [StrOptions({"consistency", "mean-teacher", "fixmatch"})],
+        "unlabeled_ratio": [Interval(Integral, 1, None, closed="left")],
+        "unlabeled_weight": [Interval(Real, 0, np.inf, closed="left")],
+        "pseudo_label_threshold": [Interval(Real, 0, 1, closed="both")],
+        "freeze_encoder": ["boolean"],
+        "encoder_lr": [Interval(Real, 0, None, closed="neither"), None],
         "reg_lambda": [Interval(Real, 0, np.inf, closed="left")],
         "classes": ["array-like", None],
         "random_state": ["random_state"],
@@ -261,7 +322,15 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         ema_step_offset=0,
         augment=False,
         augment_shift=2,
+        augment_tilt_range=(-60, 60),
         predict_with="task",
+        unlabeled_method="consistency",
+        unlabeled_ratio=1,
+        unlabeled_weight=1.0,
+        pseudo_label_threshold=0.95,
+        encoder=None,
+        freeze_encoder=False,
+        encoder_lr=None,
         precision=None,
         memory_format=None,
         **kwargs,
@@ -288,9 +357,25 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         self.ema_step_offset = ema_step_offset
         self.augment = augment
         self.augment_shift = augment_shift
+        self.augment_tilt_range = augment_tilt_range
         self.predict_with = predict_with
+        self.unlabeled_method = unlabeled_method
+        self.unlabeled_ratio = unlabeled_ratio
+        self.unlabeled_weight = unlabeled_weight
+        self.pseudo_label_threshold = pseudo_label_threshold
+        self.encoder = encoder
+        self.freeze_encoder = freeze_encoder
+        self.encoder_lr = encoder_lr
         self.precision = precision
         self.memory_format = memory_format
+
+    def __setattr__(self, name, attr):
+        if name == "encoder":
+            # a plain parameter, not one of the net's torch components: skorch would
+            # refuse a module outside initialize() and move it with the net
+            object.__setattr__(self, name, attr)
+            return
+        super().__setattr__(name, attr)
 
     # ------------------------------------------------------------------ set-up
     @property
@@ -371,6 +456,18 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
             for m in ema.modules():
                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                     m.momentum = 0.0
+        if self.encoder is not None:
+            load_encoder(module, self.encoder)
+            load_encoder(ema, self.encoder)
+        if self.freeze_encoder:
+            if self.encoder is None:
+                raise ValueError(
+                    "freeze_encoder=True needs a pretrained encoder (encoder=...); a frozen "
+                    "random encoder would train the classification layer alone."
+                )
+            for name, param in module.named_parameters():
+                if not name.startswith("fc."):
+                    param.requires_grad_(False)
         if self._channels_last:
             # skorch's move to the device afterwards keeps the memory format
             module = module.to(memory_format=torch.channels_last_3d)
@@ -400,6 +497,9 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         # models pickled before these options existed
         state.setdefault("precision", None)
         state.setdefault("memory_format", None)
+        # ... and before augment_tilt_range, the unlabeled losses and pretrained encoders
+        for name, value in _ADDED_PARAMS.items():
+            state.setdefault(name, value)
         super().__setstate__(state)
         if "device_" in self.__dict__ or "module_" in self.__dict__:
             self.device_ = device_name(self.device)  # where skorch put the tensors
@@ -437,11 +537,45 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         self.criterion_ = criterion
         return self
 
+    def initialize_optimizer(self, *args, **kwargs):
+        """Create the optimizer; with ``encoder_lr``, the encoder's layers get that rate.
+
+        Every parameter group of the optimizer (skorch's ``optimizer__param_groups``
+        included) is split in two: the classification layer (``fc``) keeps the
+        group's rate, the rest of the task model gets ``encoder_lr``.
+        """
+        super().initialize_optimizer(*args, **kwargs)
+        if self.encoder_lr is None:
+            return self
+        head = {id(p) for name, p in self.module_.named_parameters() if name.startswith("fc.")}
+        if not head:
+            raise ValueError(
+                f"encoder_lr needs a module whose classification layer is named 'fc' (as "
+                f"ResNet3D's); {type(self.module_).__name__} has none."
+            )
+        optimizer = self.optimizer_
+        groups = []
+        for group in optimizer.param_groups:
+            options = {k: v for k, v in group.items() if k != "params"}
+            body = [p for p in group["params"] if id(p) not in head]
+            top = [p for p in group["params"] if id(p) in head]
+            if body:
+                groups.append({**options, "params": body, "lr": float(self.encoder_lr)})
+            if top:
+                groups.append({**options, "params": top})
+        optimizer.param_groups.clear()  # nothing is in the optimizer's state yet
+        for group in groups:
+            optimizer.add_param_group(group)
+        return self
+
     def get_all_learnable_params(self):
         """Yield the task model's parameters only (the mean model is never optimized)."""
         for name, param in super().get_all_learnable_params():
-            if not any(param is p for p in self.ema_module_.parameters()):
-                yield name, param
+            if any(param is p for p in self.ema_module_.parameters()):
+                continue
+            if self.freeze_encoder and not param.requires_grad:
+                continue
+            yield name, param
 
     def _get_param_names(self):
         # skorch lists every attribute not ending in "_", private state included;
@@ -545,6 +679,12 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         self._validate_hyperparams()
         in_channels, min_side = self._module_spec()
         X = check_volumes(X, n_channels=in_channels, min_side=min_side)
+        X, y, X_unlabeled = split_unlabeled(X, y, X_unlabeled)
+        if self.classes is not None and is_unlabeled_marker(self.classes).any():
+            raise ValueError(
+                f"classes must not contain {UNLABELED!r} or None: they mark unlabeled rows of y "
+                f"(scikit-learn's convention); got classes={list(self.classes)}."
+            )
         if not refit and hasattr(self, "volume_shape_"):
             X = check_volumes(X, volume_shape=self.volume_shape_, check_finite=False)
         if len(X) < 2:
@@ -663,15 +803,43 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
     def train_step_single(self, batch, **fit_params):
         """Forward the labeled batch (and an unlabeled batch) and backpropagate."""
         self._set_training(True)
+        if self.freeze_encoder:
+            # a frozen encoder keeps its batch-norm statistics too
+            for name, m in self.module_.named_modules():
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    m.eval()
         Xi, yi = unpack_data(batch)
         Xi = self._input_to_device(Xi)
         if self.augment:
-            Xi = augment_batch(Xi, self.augment_shift)
+            Xi = self.augment_views(Xi)
+        method = None if self._unlabeled is None else self.unlabeled_method
         X_all = Xi
-        if self._unlabeled is not None:
-            X_all = torch.cat([Xi, self._input_to_device(self._unlabeled.next_batch(len(Xi)))])
-        y_pred = self.infer(X_all, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=X_all, training=True)
+        if method == "consistency":
+            # the paper's semi-supervised variant: the regularizer on unaugmented volumes
+            U = self._unlabeled.next_batch(len(Xi) * self.unlabeled_ratio)
+            X_all = torch.cat([Xi, self._input_to_device(U)])
+        if method in (None, "consistency"):
+            y_pred = self.infer(X_all, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=X_all, training=True)
+        else:
+            U = self._input_to_device(self._unlabeled.next_batch(len(Xi) * self.unlabeled_ratio))
+            weak = augment_batch(U, self.augment_shift)
+            strong = self.strong_views(U)
+            if method == "fixmatch":
+                # one pass over labeled, weak and strong views (batch norm sees them together)
+                out = _logits(self.infer(torch.cat([Xi, weak, strong]), **fit_params))
+                y_pred, teacher = out[: len(Xi)], out[len(Xi) : len(Xi) + len(U)].detach()
+                student = out[len(Xi) + len(U) :]
+            else:
+                out = _logits(self.infer(torch.cat([Xi, strong]), **fit_params))
+                y_pred, student = out[: len(Xi)], out[len(Xi) :]
+                teacher = self._mean_logits(weak)
+            loss_u, used = unlabeled_loss(
+                method, student, teacher, threshold=self.pseudo_label_threshold
+            )
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+            loss = loss + self.unlabeled_weight * loss_u
+            self.history.record_batch("unlabeled_used", used)
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"Training diverged: the loss became {loss.item()} in epoch "
@@ -681,6 +849,47 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
             )
         self._backward(loss)
         return {"loss": loss, "y_pred": y_pred[: len(Xi)]}
+
+    def augment_views(self, X):
+        """Return a randomly augmented copy of a batch, as ``augment`` says.
+
+        ``True`` or ``"half-turns"``: :func:`~skcryoal.classifier.augment_batch`
+        (a 180-degree turn about a coordinate axis and a shift). ``"rotations"``:
+        :func:`~skcryoal.classifier.rotate_reimpose_wedge` (a uniformly random 3D
+        rotation, then the missing wedge of ``augment_tilt_range`` re-imposed),
+        followed by the same half turns and shift.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n, C, D, H, W)
+
+        Returns
+        -------
+        X_aug : torch.Tensor of shape (n, C, D, H, W)
+        """
+        if isinstance(self.augment, str) and self.augment == "rotations":
+            X = rotate_reimpose_wedge(X, tilt_range=self.augment_tilt_range)
+        return augment_batch(X, self.augment_shift)
+
+    def strong_views(self, X):
+        """Return the strongly augmented views of unlabeled volumes (semi-supervised).
+
+        A uniformly random 3D rotation with the missing wedge of
+        ``augment_tilt_range`` re-imposed (:func:`~skcryoal.classifier.rotate_reimpose_wedge`),
+        then a half turn and a shift (:func:`~skcryoal.classifier.augment_batch`):
+        a realistic subtomogram of the same particle in another pose. The weak
+        view is the half turn and shift alone.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n, C, D, H, W)
+
+        Returns
+        -------
+        views : torch.Tensor of shape (n, C, D, H, W)
+        """
+        views = rotate_reimpose_wedge(X, tilt_range=self.augment_tilt_range)
+        return augment_batch(views, self.augment_shift)
 
     def infer(self, x, **fit_params):
         """Forward a batch through the task model (under autocast with ``precision``).

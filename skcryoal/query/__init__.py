@@ -3,7 +3,7 @@
 Every strategy returns the indices of the selected pool rows. Strategies can be
 named by string through :func:`get_strategy` (``"ema"``, ``"random"``,
 ``"entropy"``, ``"margin"``, ``"least_confident"``, ``"mc_dropout"``,
-``"bald"``, ``"coreset"``, ``"badge"``, ``"typiclust"``, ``"ll4al"``,
+``"bald"``, ``"coreset"``, ``"badge"``, ``"typiclust"``, ``"probcover"``, ``"ll4al"``,
 ``"vaal"``, and the ``"balanced"`` wrapper of any score-based one).
 """
 
@@ -14,6 +14,7 @@ from ._coreset import CoreSetQuery
 from ._ema_deviation import EMADeviationQuery, kl_deviation, mse_deviation
 from ._learning_loss import LearningLossQuery
 from ._mc_dropout import MCDropoutQuery
+from ._probcover import ProbCoverQuery
 from ._random import RandomQuery
 from ._registry import available_strategies, describe_strategies, get_strategy
 from ._typiclust import TypiClustQuery
@@ -31,6 +32,7 @@ __all__ = [
     "LeastConfidentQuery",
     "MCDropoutQuery",
     "MarginQuery",
+    "ProbCoverQuery",
     "RandomQuery",
     "TypiClustQuery",
     "VAALQuery",

@@ -238,18 +238,47 @@ def select_top(scores, n_instances, order="highest"):
 class EmbeddingMixin:
     """Embedding of the pool and of the labeled set, for set-selecting strategies.
 
-    Needs ``batch_size`` and a classifier with ``embed`` (such as
-    :class:`~skcryoal.classifier.CryoNetClassifier`).
+    Needs ``batch_size`` and either a classifier with ``embed`` (such as
+    :class:`~skcryoal.classifier.CryoNetClassifier`) or, where the strategy has
+    an ``embedder`` parameter, a fitted transformer (such as
+    :class:`~skcryoal.pretraining.SubtomogramEmbedder`): then the embedding is
+    ``embedder.transform`` of the volumes as given, and no fitted classifier is
+    needed (``requires_fit`` is False: the strategy can pick a campaign's first
+    labels).
     """
 
+    @property
+    def requires_fit(self):
+        """Whether querying needs a fitted model: not with a pretrained ``embedder``."""
+        return getattr(self, "embedder", None) is None
+
+    def _prepare(self, estimator, X):
+        embedder = getattr(self, "embedder", None)
+        if embedder is None:
+            return super()._prepare(estimator, X)
+        if not hasattr(embedder, "transform"):
+            raise TypeError(
+                f"embedder must be a fitted transformer such as SubtomogramEmbedder; got "
+                f"{type(embedder).__name__}."
+            )
+        classifier = None if estimator is None else resolve_estimator(estimator)[1]
+        dask_array = unwrap_dask(X)
+        if dask_array is not None:
+            return classifier, DaskPool(dask_array, None)
+        shape = getattr(embedder, "volume_shape_", None)
+        return classifier, check_volumes(X, name="X_pool", check_finite=False, volume_shape=shape)
+
     def _embed(self, classifier, X):
+        if isinstance(X, DaskPool):  # embedded on the workers, gathered here
+            return X.map(self, classifier, "_embed_block")
+        embedder = getattr(self, "embedder", None)
+        if embedder is not None:
+            return np.asarray(embedder.transform(X))
         if not hasattr(classifier, "embed"):
             raise TypeError(
                 f"{type(self).__name__} needs a classifier with an embed() method, such as "
                 f"skcryoal.CryoNetClassifier; got {type(classifier).__name__}."
             )
-        if isinstance(X, DaskPool):  # embedded on the workers, gathered here
-            return X.map(self, classifier, "_embed_block")
         return np.asarray(classifier.embed(X, batch_size=self.batch_size))
 
     def _embed_block(self, classifier, X, offset):
@@ -261,6 +290,14 @@ class EmbeddingMixin:
             X_labeled = getattr(learner, "X_training", None)
         if X_labeled is None or len(X_labeled) == 0:
             return None
+        if getattr(self, "embedder", None) is not None:
+            X_labeled = check_volumes(
+                X_labeled,
+                name="X_labeled",
+                volume_shape=getattr(self.embedder, "volume_shape_", None),
+                check_finite=False,
+            )
+            return self._embed(classifier, X_labeled)
         transform, _ = resolve_estimator(learner)
         X_labeled = check_volumes(X_labeled, name="X_labeled", check_finite=False)
         if transform is not None:

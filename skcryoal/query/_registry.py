@@ -62,6 +62,12 @@ _REGISTRY = {
         "MCDropoutQuery",
         "BALD over Monte-Carlo dropout passes (Gal et al. 2017); needs module__dropout > 0",
     ),
+    "probcover": (
+        "skcryoal.query._probcover",
+        "ProbCoverQuery",
+        "maximum coverage of the embedding by pure balls, for low budgets and cold starts "
+        "(Yehuda et al. 2022)",
+    ),
     "random": (
         "skcryoal.query._random",
         "RandomQuery",

@@ -154,10 +154,11 @@ class TypiClustQuery(EmbeddingMixin, BaseQueryStrategy):
     ``min_cluster_size`` volumes are used only once the others are exhausted.
 
     The paper embeds with a self-supervised model (SimCLR) trained on the
-    whole pool; here the embedding is the task model's penultimate layer
-    (:meth:`CryoNetClassifier.embed`, as core-set uses), so no second network
-    is trained. A self-supervised embedding can be plugged in with a
-    classifier whose ``embed`` returns it.
+    whole pool: pass one as ``embedder`` (a fitted
+    :class:`~skcryoal.pretraining.SubtomogramEmbedder`), and the strategy
+    needs no fitted classifier, so it can pick a campaign's first labels (a
+    cold start). Without it the embedding is the task model's penultimate
+    layer (:meth:`CryoNetClassifier.embed`, as core-set uses).
 
     The labeled set is, in order of precedence, the ``X_labeled`` keyword of
     the call, or the ``X_training`` of the modAL learner passed as
@@ -181,6 +182,9 @@ class TypiClustQuery(EmbeddingMixin, BaseQueryStrategy):
         all. The whole labeled set is clustered with it.
     random_state : int, RandomState instance or None, default=None
         Draws the subset and seeds k-means; ``None`` uses fresh entropy.
+    embedder : fitted transformer or None, default=None
+        Gives the embedding (``embedder.transform(X)``, on the volumes as given:
+        a learner's preprocessing is not applied) instead of the classifier.
 
     See Also
     --------
@@ -223,10 +227,12 @@ class TypiClustQuery(EmbeddingMixin, BaseQueryStrategy):
         batch_size=None,
         subsample=None,
         random_state=None,
+        embedder=None,
     ):
         self.n_neighbors = n_neighbors
         self.max_clusters = max_clusters
         self.min_cluster_size = min_cluster_size
+        self.embedder = embedder
         self.batch_size = batch_size
         self.subsample = subsample
         self.random_state = random_state
@@ -256,9 +262,9 @@ class TypiClustQuery(EmbeddingMixin, BaseQueryStrategy):
 
         Parameters
         ----------
-        learner : modAL learner, CryoNetClassifier or Pipeline
-            A fitted model. A learner's ``X_training`` is the labeled set
-            unless ``X_labeled`` is given.
+        learner : modAL learner, CryoNetClassifier, Pipeline or None
+            A fitted model (None, or an unfitted one, with an ``embedder``). A
+            learner's ``X_training`` is the labeled set unless ``X_labeled`` is given.
         X_pool : array-like of shape (n_pool, 1, D, H, W) or (n_pool, D, H, W)
             Unlabeled volumes (ndarray, memory map or lazy array).
         n_instances : int, default=1

@@ -1,6 +1,7 @@
 """The store of record: schema, durability settings, labels, undo, history, disagreements."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -132,7 +133,8 @@ def test_empty_calls_record_nothing(make_campaign):
 def test_status_prints_and_renders(make_campaign):
     c = make_campaign(n_seeds=3)
     text = str(c.status())
-    assert "labeled        3 (10.0%)" in text and "none fitted yet" in text
+    assert re.search(r"\n  labeled +3 \(10.0%\)\n", text) and "none fitted yet" in text
+    assert "pretrained encoder  none (campaign.pretrain() learns" in text
     assert c.status()._repr_html_().startswith("<table>")
 
 

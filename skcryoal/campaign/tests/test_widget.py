@@ -200,6 +200,18 @@ def test_progress_counts_update(campaign):
     assert "2 labeled" in w.counts.value and "1 queued" in w.counts.value
     assert "1 skipped" in w.counts.value
     assert "ribosome 2" in w.counts.value
+    assert "pretrained encoder: none" in w.counts.value
+
+
+def test_the_widget_says_whether_the_model_is_pretrained(campaign):
+    from skcryoal.pretraining import SubtomogramEmbedder
+
+    campaign.pretrain(
+        SubtomogramEmbedder(width=4, max_epochs=1, batch_size=4, random_state=0), progress=False
+    )
+    w = CampaignWidget(campaign)
+    assert "pretrained encoder: simclr, 1 epochs" in w.counts.value
+    assert "no model fitted yet" in w.counts.value
 
 
 def test_slab_slider_redraws(campaign):

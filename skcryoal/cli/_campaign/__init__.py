@@ -1,7 +1,7 @@
 """``skcryoal campaign``: a labelling campaign in a folder, from the shell.
 
-Each action is a sub-command (``new``, ``status``, ``query``, ``export``,
-``import``, ``fit``, ``predict``) over :class:`skcryoal.campaign.Campaign`.
+Each action is a sub-command (``new``, ``status``, ``pretrain``, ``query``,
+``export``, ``import``, ``fit``, ``predict``) over :class:`skcryoal.campaign.Campaign`.
 Every one records its work in one step (or not at all), so an interrupted
 command is simply run again; each prints what to run next.
 """
@@ -16,6 +16,7 @@ from ._commands import (
     _run_import,
     _run_new,
     _run_predict,
+    _run_pretrain,
     _run_query,
     _run_status,
 )
@@ -31,6 +32,7 @@ HELP = (
 _OVERVIEW = """\
 a campaign, step by step:
   skcryoal campaign new ribo --pool particles.star --classes ribosome,proteasome,junk
+  skcryoal campaign pretrain ribo              # optional: learn from the unlabeled pool
   skcryoal campaign query ribo -n 20          # queue the next particles to label
   skcryoal campaign export ribo ribo/batch-001  # orthoslice pages + a label sheet
   (fill in the label column of ribo/batch-001/batch.csv)
@@ -208,6 +210,26 @@ def _add_fit(sub):
     _add_moved_pool(sub)
 
 
+def _add_pretrain(sub):
+    sub.add_argument(
+        "--method",
+        choices=("simclr", "byol"),
+        default="simclr",
+        help="self-supervised objective (default: simclr)",
+    )
+    sub.add_argument(
+        "--epochs", type=positive_int, default=30, help="passes over the pool (default: 30)"
+    )
+    sub.add_argument(
+        "--width",
+        type=positive_int,
+        help="encoder width (default: the campaign classifier's module__width)",
+    )
+    sub.add_argument("--batch-size", type=positive_int, help="volumes per step (default: 64)")
+    _add_progress(sub)
+    _add_moved_pool(sub)
+
+
 def _add_predict(sub):
     sub.add_argument("outdir", metavar="OUTDIR", help="folder for the prediction tables")
     sub.add_argument(
@@ -249,6 +271,15 @@ def add_arguments(parser):
         "Show labels per class, queue, query rounds, models and disagreements.",
         "  skcryoal campaign status ribo\n  skcryoal campaign status ribo --json",
         _add_status,
+    )
+    _command(
+        commands,
+        "pretrain",
+        "Learn an encoder from every particle, without labels (self-supervised); later fits "
+        "start from it and the embedding strategies pick even the first labels with it.",
+        "  skcryoal campaign pretrain ribo\n"
+        "  skcryoal campaign pretrain ribo --method byol --epochs 50 --threads 2",
+        _add_pretrain,
     )
     _command(
         commands,
@@ -296,6 +327,7 @@ _RUNS = {
     "import": _run_import,
     "fit": _run_fit,
     "predict": _run_predict,
+    "pretrain": _run_pretrain,
 }
 
 

@@ -353,3 +353,41 @@ def _run_predict(args):
         f"skcryoal campaign query {_shell(args.folder)} -n {_DEFAULT_N}",
     )
     return 0
+
+
+# ------------------------------------------------------------------ pretrain
+def _run_pretrain(args):
+    from ...pretraining import SubtomogramEmbedder
+
+    with _open(args) as campaign:
+        from ...campaign._pretrain import default_embedder
+
+        embedder = default_embedder(campaign)
+        params = {"method": args.method, "max_epochs": args.epochs}
+        if args.width is not None:
+            params["width"] = args.width
+        if args.batch_size is not None:
+            params["batch_size"] = args.batch_size
+        embedder = SubtomogramEmbedder(**{**embedder.get_params(), **params})
+        progress = True if args.progress is None else args.progress
+        print(
+            f"Pretraining a {embedder.method} encoder (width {embedder.width}, "
+            f"{embedder.max_epochs} epochs) on the {campaign.n_particles} particles of "
+            f"{str(args.folder)!r}; no labels are used. Interrupted, the same command resumes."
+        )
+        fitted = campaign.pretrain(embedder, progress=progress)
+        record = campaign.status().pretrained
+    minutes = record["train_seconds"] / 60
+    print(
+        f"Pretrained: {fitted.n_epochs_} epochs, final loss {record['final_loss']:.3f}, "
+        f"{minutes:.1f} min of training; stored in {record['file']}.\n"
+        "Every fit now starts from this encoder, and the typiclust and probcover strategies "
+        "select on its embedding (also before the first label)."
+    )
+    folder = _shell(args.folder)
+    _next(
+        "queue particles to label (or fit, if you have labels):",
+        f"skcryoal campaign query {folder} -n {_DEFAULT_N}",
+        f"skcryoal campaign fit {folder}",
+    )
+    return 0

@@ -306,3 +306,28 @@ def test_console_entry_point(tmp_path, capsys, table):
     )
     assert done.returncode == 2 and "not a campaign folder" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_pretrain_then_fit_from_the_shell(tmp_path, capsys, table):
+    path, _ = table
+    folder = tmp_path / "camp"
+    assert cli(capsys, "new", folder, "--pool", path, "--classes", ",".join(CLASSES), *TINY)[0] == 0
+    status, out, err = cli(
+        capsys, "pretrain", folder, "--epochs", "2", "--batch-size", "8", "--no-progress"
+    )
+    assert status == 0, err
+    assert "Pretrained: 2 epochs" in out and "skcryoal campaign query" in out
+    status, out, _ = cli(capsys, "status", folder)
+    assert "pretrained encoder  simclr, 2 epochs on 36 particles" in out
+    assert cli(capsys, "fit", folder, "--no-progress")[0] == 0
+    status, out, _ = cli(capsys, "status", folder, "--json")
+    data = json.loads(out)
+    assert data["models"][-1]["metrics"]["pretrained"] == data["pretrained"]["key"]
+    # run again: the finished training is found, nothing is retrained
+    status, out, _ = cli(
+        capsys, "pretrain", folder, "--epochs", "2", "--batch-size", "8", "--no-progress"
+    )
+    assert status == 0 and "Pretrained: 2 epochs" in out
+    # a pretraining that cannot run says why, without a traceback
+    status, _, err = cli(capsys, "pretrain", folder, "--batch-size", "64", "--no-progress")
+    assert status == 2 and "at least batch_size=64 volumes; got 36" in err

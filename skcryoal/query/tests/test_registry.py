@@ -26,6 +26,7 @@ ALL = [
     "ll4al",
     "margin",
     "mc_dropout",
+    "probcover",
     "random",
     "typiclust",
     "vaal",

@@ -1,0 +1,503 @@
+"""Fewer labels: training recipes that learn from the unlabeled pool, at fixed label budgets.
+
+Each (arm, budget, trial) trains one classifier from scratch on ``budget`` labeled
+pool volumes and scores it on the test set. The labeled sets are nested and paired:
+trial ``t`` draws one permutation of the pool (seed ``t``) and every arm and budget
+of that trial labels its first ``budget`` volumes, so arms differ only in the
+recipe. Rows are appended to a JSON-lines file as they finish; a rerun skips the
+rows already there (the run is resumable after a kill). Pretrained encoders are
+cached per (pretraining config, trial) in ``<out>.encoders/``.
+
+Usage::
+
+    python benchmarks/fewer_labels.py --snr 0.1 --arms today,rotations \\
+        --budgets 20,50,100 --trials 3 --out benchmarks/results/fewer-labels/explore.jsonl
+
+    python benchmarks/fewer_labels.py --report benchmarks/results/fewer-labels/explore.jsonl
+
+One torch thread per process (``--threads``); the seconds recorded are wall time
+of the fit on this machine, shared with whatever else ran.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: the arms of the measurement (docs/benchmarks.md, "Fewer labels"), declared before it ran
+FINAL = {
+    # today's recipe: the benchmark page's (width 16, 20 epochs AdamW cosine, half turns)
+    "today": dict(augment=True),
+    # + pretraining: SimCLR on the pool, the encoder fine-tuned gently (lr 1e-4; the last
+    # layer 3e-3); exploration (explore-snr01.jsonl) chose it over a frozen encoder,
+    # full-rate fine-tuning and a linear probe
+    "pretrained": dict(pretrain="simclr", min_steps=400, encoder_lr=1e-4),
+    # + semi-supervised: Mean Teacher on the pool, from scratch
+    "semi": dict(
+        semi=True,
+        unlabeled_method="mean-teacher",
+        unlabeled_ratio=2,
+        min_steps=500,
+        unlabeled_weight=3.0,
+    ),
+    # + both: the pretrained encoder, fine-tuned gently, with Mean Teacher on the pool
+    "both": dict(
+        pretrain="simclr",
+        encoder_lr=1e-4,
+        semi=True,
+        unlabeled_method="mean-teacher",
+        unlabeled_ratio=2,
+        min_steps=500,
+        unlabeled_weight=3.0,
+    ),
+    # + embedding cold start: the pretrained arm, its labels chosen by ProbCover / TypiClust
+    "pretrained-probcover": dict(
+        pretrain="simclr", min_steps=400, encoder_lr=1e-4, cold_start="probcover"
+    ),
+    "pretrained-typiclust": dict(
+        pretrain="simclr", min_steps=400, encoder_lr=1e-4, cold_start="typiclust"
+    ),
+    # references outside the declared family: the encoder frozen (the last layer trained),
+    # and logistic regression on the frozen embedding
+    "pretrained-frozen": dict(pretrain="simclr", min_steps=400, freeze_encoder=True),
+    "probe": dict(pretrain="simclr", probe=True),
+}
+#: arms compared with "today" in the declared family (the others are references)
+FAMILY = ("pretrained", "semi", "both", "pretrained-probcover", "pretrained-typiclust")
+
+ARMS = {
+    # today's recipe: the benchmark page's (width 16, 20 epochs AdamW cosine, half turns)
+    "today": dict(augment=True),
+    # same, trained for at least 400 optimizer steps (20 epochs of 50 labels is 80 steps)
+    "today-long": dict(augment=True, min_steps=400),
+    # any 3D rotation with the wedge re-imposed, instead of half turns only
+    "rotations": dict(augment="rotations"),
+    "rotations-long": dict(augment="rotations", min_steps=400),
+    "rotations-xlong": dict(augment="rotations", min_steps=1000),
+    # semi-supervised on the whole pool (its other volumes are the unlabeled set)
+    "fixmatch": dict(semi=True, unlabeled_method="fixmatch", unlabeled_ratio=2, min_steps=500),
+    "fixmatch-t80": dict(
+        semi=True,
+        unlabeled_method="fixmatch",
+        unlabeled_ratio=2,
+        min_steps=500,
+        pseudo_label_threshold=0.8,
+    ),
+    "mean-teacher": dict(
+        semi=True,
+        unlabeled_method="mean-teacher",
+        unlabeled_ratio=2,
+        min_steps=500,
+        unlabeled_weight=3.0,
+    ),
+    # fine-tuned from the self-supervised encoder of the pool
+    "pretrained": dict(pretrain="simclr", min_steps=400),
+    "pretrained-lr1e-3": dict(pretrain="simclr", min_steps=400, lr=1e-3),
+    "pretrained-frozen": dict(pretrain="simclr", min_steps=400, freeze_encoder=True),
+    "pretrained-byol": dict(pretrain="byol", min_steps=400),
+    "pretrained-enclr1e-4": dict(pretrain="simclr", min_steps=400, encoder_lr=1e-4),
+    "pretrained-frozen+mt": dict(
+        pretrain="simclr",
+        freeze_encoder=True,
+        semi=True,
+        unlabeled_method="mean-teacher",
+        unlabeled_ratio=2,
+        min_steps=500,
+        unlabeled_weight=3.0,
+    ),
+    "pretrained-enclr1e-4+mt": dict(
+        pretrain="simclr",
+        encoder_lr=1e-4,
+        semi=True,
+        unlabeled_method="mean-teacher",
+        unlabeled_ratio=2,
+        min_steps=500,
+        unlabeled_weight=3.0,
+    ),
+    "pretrained-enclr1e-4+fixmatch": dict(
+        pretrain="simclr",
+        encoder_lr=1e-4,
+        semi=True,
+        unlabeled_method="fixmatch",
+        unlabeled_ratio=2,
+        min_steps=500,
+    ),
+    # the labels chosen on the pretrained embedding at once (a cold start), not at random
+    "frozen-probcover": dict(
+        pretrain="simclr", min_steps=400, freeze_encoder=True, cold_start="probcover"
+    ),
+    "frozen-typiclust": dict(
+        pretrain="simclr", min_steps=400, freeze_encoder=True, cold_start="typiclust"
+    ),
+    "probe-probcover": dict(pretrain="simclr", probe=True, cold_start="probcover"),
+    "probe-typiclust": dict(pretrain="simclr", probe=True, cold_start="typiclust"),
+    # logistic regression on the frozen embedding
+    "probe": dict(pretrain="simclr", probe=True),
+    "pretrained+fixmatch": dict(
+        pretrain="simclr",
+        semi=True,
+        unlabeled_method="fixmatch",
+        unlabeled_ratio=2,
+        min_steps=500,
+    ),
+}
+
+ARMS.update(FINAL)
+
+#: pretraining configurations (SubtomogramEmbedder parameters) by name
+PRETRAIN = {
+    "simclr": dict(method="simclr", max_epochs=30),
+    "byol": dict(method="byol", max_epochs=30),
+}
+
+
+def _load(snr, n_unlabeled=None):
+    from skcryoal.datasets import fetch_simulated
+
+    data = fetch_simulated("quick", n_train_per_class=200, n_test_per_class=100, snr=snr)
+    return np.asarray(data.X_train), np.asarray(data.y_train), data.X_test, np.asarray(data.y_test)
+
+
+def _epochs(spec, n_labeled, batch_size=16):
+    steps_per_epoch = max(1, n_labeled // batch_size)
+    epochs = spec.get("max_epochs", 20)
+    if "min_steps" in spec:
+        epochs = max(epochs, math.ceil(spec["min_steps"] / steps_per_epoch))
+    return epochs
+
+
+def _classifier(spec, n_labeled, seed, width):
+    from skcryoal import CryoNetClassifier
+
+    params = dict(
+        module__width=width,
+        max_epochs=_epochs(spec, n_labeled),
+        batch_size=16,
+        reg_lambda=spec.get("reg_lambda", 0.0),
+        augment=spec.get("augment", True),
+        classes=np.arange(10),
+        random_state=seed,
+    )
+    for key in (
+        "unlabeled_weight", "unlabeled_ratio", "pseudo_label_threshold", "unlabeled_method",
+        "lr", "freeze_encoder", "encoder_lr",
+    ):  # fmt: skip
+        if key in spec:
+            params[key] = spec[key]
+    return CryoNetClassifier(**params)
+
+
+def pretrained_encoder(name, X_pool, folder, width, seed=0):
+    """Fit (or resume, or load) the pool's encoder of a pretraining configuration."""
+    from skcryoal.pretraining import SubtomogramEmbedder
+
+    folder.mkdir(parents=True, exist_ok=True)
+    emb = SubtomogramEmbedder(
+        **PRETRAIN[name], width=width, random_state=seed, progress=False,
+        checkpoint=folder / f"{name}-w{width}-seed{seed}.pt",
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    emb.fit(X_pool)
+    seconds = sum(h["seconds"] for h in emb.history_)
+    return emb, seconds, time.perf_counter() - t0
+
+
+def run_one(arm, spec, budget, trial, data, width, encoders=None):
+    from sklearn.metrics import accuracy_score, f1_score
+
+    X_pool, y_pool, X_test, y_test = data
+    order = np.random.default_rng(trial).permutation(len(X_pool))
+    labeled = np.sort(order[:budget])
+    extra = {}
+    if spec.get("pretrain"):
+        emb, pre_s, _ = pretrained_encoder(spec["pretrain"], X_pool, encoders, width)
+        extra["pretrain_seconds"] = round(pre_s, 1)
+    if spec.get("cold_start"):
+        from skcryoal.query import get_strategy
+
+        t0 = time.perf_counter()
+        strategy = get_strategy(spec["cold_start"], embedder=emb, random_state=trial)
+        labeled = np.sort(strategy(None, X_pool, n_instances=budget))
+        extra["select_seconds"] = round(time.perf_counter() - t0, 2)
+        extra["classes_labeled"] = int(len(np.unique(y_pool[labeled])))
+    if spec.get("probe"):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        t0 = time.perf_counter()
+        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        probe.fit(emb.transform(X_pool[labeled]), y_pool[labeled])
+        pred = probe.predict(emb.transform(X_test))
+        return dict(
+            arm=arm, budget=int(budget), trial=int(trial),
+            accuracy=float(accuracy_score(y_test, pred)),
+            macro_f1=float(f1_score(y_test, pred, average="macro")),
+            fit_seconds=round(time.perf_counter() - t0, 2), epochs=0, spec=spec, **extra,
+        )  # fmt: skip
+    clf = _classifier(spec, budget, seed=1000 + trial, width=width)
+    if spec.get("pretrain"):
+        clf.set_params(encoder=emb.encoder_)
+    t0 = time.perf_counter()
+    if spec.get("semi"):
+        y = np.full(len(X_pool), -1)
+        y[labeled] = y_pool[labeled]
+        clf.fit(X_pool, y)
+    else:
+        clf.fit(X_pool[labeled], y_pool[labeled])
+    fit_s = time.perf_counter() - t0
+    pred = clf.predict(X_test)
+    return dict(
+        arm=arm,
+        budget=int(budget),
+        trial=int(trial),
+        accuracy=float(accuracy_score(y_test, pred)),
+        macro_f1=float(f1_score(y_test, pred, average="macro")),
+        fit_seconds=round(fit_s, 2),
+        epochs=int(clf.max_epochs),
+        spec=spec,
+        **extra,
+    )
+
+
+def _done(path):
+    rows = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass  # a line cut by a kill is redone
+    return rows
+
+
+def _repair(path):
+    """Cut a last line left unfinished by a kill (it is run again)."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as fh:
+            fh.truncate(data.rfind(b"\n") + 1)
+
+
+def report(path):
+    import pandas as pd
+    from scipy import stats
+
+    df = pd.DataFrame(_done(Path(path)))
+    out = []
+    for (arm, budget), g in df.groupby(["arm", "budget"]):
+        acc = g["accuracy"].to_numpy()
+        half = (
+            stats.t.ppf(0.975, len(acc) - 1) * acc.std(ddof=1) / np.sqrt(len(acc))
+            if len(acc) > 1
+            else np.nan
+        )
+        out.append(
+            dict(
+                arm=arm,
+                budget=budget,
+                n=len(acc),
+                accuracy=acc.mean(),
+                ci=half,
+                fit_s=g["fit_seconds"].mean(),
+            )
+        )
+    table = pd.DataFrame(out).pivot(index="arm", columns="budget", values="accuracy")
+    print(table.round(3).to_string())
+    print(pd.DataFrame(out).round(3).to_string(index=False))
+
+
+def labels_to_reach(budgets, accuracies, target=0.9):
+    """Labels at which a curve first reaches ``target``, linearly interpolated.
+
+    Returns ``(labels, censored)``: the first budget itself if the curve starts at or
+    above the target; the largest budget and ``censored=True`` if it never reaches it.
+    """
+    order = np.argsort(budgets)
+    b = np.asarray(budgets, dtype=float)[order]
+    a = np.asarray(accuracies, dtype=float)[order]
+    above = np.flatnonzero(a >= target)
+    if len(above) == 0:
+        return float(b[-1]), True
+    k = above[0]
+    if k == 0:
+        return float(b[0]), False
+    x0, x1, y0, y1 = b[k - 1], b[k], a[k - 1], a[k]
+    return float(x0 + (target - y0) * (x1 - x0) / (y1 - y0)), False
+
+
+def endpoints(rows, budgets, target=0.9):
+    """Per (arm, trial): labels to reach ``target`` (with censoring) and accuracy at 50."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    out = []
+    for (arm, trial), g in df.groupby(["arm", "trial"]):
+        g = g.set_index("budget")
+        if not set(budgets) <= set(g.index):
+            continue  # an incomplete curve has no labels-to-90
+        labels, censored = labels_to_reach(budgets, g.loc[budgets, "accuracy"], target)
+        out.append(
+            dict(
+                arm=arm, trial=trial, labels_to_target=labels, censored=censored,
+                accuracy_at_50=float(g.loc[50, "accuracy"]) if 50 in g.index else np.nan,
+            )
+        )  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def final_report(path, reference="today", budgets=(20, 50, 100, 200, 300), target=0.9):
+    """Markdown: per-budget accuracy, the primary endpoints, paired verdicts with Holm."""
+    import pandas as pd
+    from scipy import stats
+
+    from skcryoal.benchmark import holm_adjust, sign_flip_test
+
+    rows = _done(Path(path))
+    df = pd.DataFrame(rows)
+    budgets = list(budgets)
+    lines = [f"# Fewer labels: {Path(path).name}", ""]
+    lines += ["## Test accuracy by labels (mean [95% t interval], trials)", ""]
+    arms = [a for a in FINAL if a in set(df["arm"])]
+    lines.append("| arm | " + " | ".join(str(b) for b in budgets) + " |")
+    lines.append("|---" * (len(budgets) + 1) + "|")
+    for arm in arms:
+        cells = []
+        for b in budgets:
+            acc = df[(df["arm"] == arm) & (df["budget"] == b)]["accuracy"].to_numpy()
+            if len(acc) == 0:
+                cells.append("")
+            elif len(acc) == 1:
+                cells.append(f"{acc[0]:.3f} (1)")
+            else:
+                half = stats.t.ppf(0.975, len(acc) - 1) * acc.std(ddof=1) / np.sqrt(len(acc))
+                m = acc.mean()
+                cells.append(f"{m:.3f} [{m - half:.3f}, {m + half:.3f}] ({len(acc)})")
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    ep = endpoints(rows, budgets, target)
+    lines += ["", f"## Primary endpoints (labels to {target:.0%}; accuracy at 50 labels)", ""]
+    lines.append("| arm | trials | labels to 90%: mean | median | censored | accuracy at 50 |")
+    lines.append("|---|---|---|---|---|---|")
+    for arm in arms:
+        g = ep[ep["arm"] == arm]
+        if len(g) == 0:
+            continue
+        lines.append(
+            f"| {arm} | {len(g)} | {g['labels_to_target'].mean():.0f} | "
+            f"{g['labels_to_target'].median():.0f} | {int(g['censored'].sum())} | "
+            f"{g['accuracy_at_50'].mean():.3f} |"
+        )
+    # paired comparisons against the reference, Holm over the declared family
+    comparisons = []
+    ref = ep[ep["arm"] == reference].set_index("trial")
+    for arm in arms:
+        if arm not in FAMILY:
+            continue
+        g = ep[ep["arm"] == arm].set_index("trial")
+        trials = sorted(set(g.index) & set(ref.index))
+        if len(trials) < 2:
+            continue
+        for endpoint, sign in (("labels_to_target", -1), ("accuracy_at_50", 1)):
+            d = (g.loc[trials, endpoint] - ref.loc[trials, endpoint]).to_numpy(dtype=float)
+            mean, sd = d.mean(), d.std(ddof=1)
+            half = stats.t.ppf(0.975, len(d) - 1) * sd / np.sqrt(len(d))
+            p_t = float(stats.ttest_1samp(d, 0.0).pvalue) if sd > 0 else 0.0
+            flip = sign_flip_test(d)
+            comparisons.append(
+                dict(arm=arm, endpoint=endpoint, n=len(d), mean=mean, low=mean - half,
+                     high=mean + half, p_t=p_t, p_flip=flip.p_value, better=sign * mean > 0)
+            )  # fmt: skip
+    if comparisons:
+        table = pd.DataFrame(comparisons)
+        table["p_holm"] = holm_adjust(table["p_t"].to_numpy())
+        table["p_flip_holm"] = holm_adjust(table["p_flip"].to_numpy())
+        lines += ["", f"## Each arm against {reference!r} (paired by trial; family of "
+                  f"{len(table)}, Holm)", ""]  # fmt: skip
+        lines.append(
+            "| arm | endpoint | trials | difference [95% t] | p (t) | p Holm | p sign-flip "
+            "| sign-flip Holm | verdict |"
+        )
+        lines.append("|---|---|---|---|---|---|---|---|---|")
+        for r in table.itertuples():
+            unit = "labels" if r.endpoint == "labels_to_target" else "accuracy"
+            fmt = ".0f" if unit == "labels" else "+.3f"
+            verdict = (
+                ("better" if r.better else "worse") + " (established)"
+                if r.p_holm < 0.05
+                else "not established"
+            )
+            lines.append(
+                f"| {r.arm} | {r.endpoint} | {r.n} | {r.mean:{fmt}} [{r.low:{fmt}}, "
+                f"{r.high:{fmt}}] | {r.p_t:.2g} | {r.p_holm:.2g} | {r.p_flip:.2g} | "
+                f"{r.p_flip_holm:.2g} | {verdict} |"
+            )
+    seconds = df.groupby("arm")["fit_seconds"].mean()
+    lines += ["", "## CPU cost: mean fit seconds per arm (one thread, shared machine)", ""]
+    lines += [f"- {arm}: {seconds[arm]:.0f} s" for arm in arms if arm in seconds]
+    pre = df[df["pretrain_seconds"].notna()]["pretrain_seconds"] if "pretrain_seconds" in df else []
+    if len(pre):
+        lines.append(f"- pretraining (once per SNR, shared): {float(np.max(pre)) / 60:.1f} min")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--snr", type=float, default=0.1)
+    parser.add_argument("--arms", default="today")
+    parser.add_argument("--budgets", default="20,50,100,200,300")
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--first-trial", type=int, default=0)
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out")
+    parser.add_argument("--report")
+    parser.add_argument("--final-report", help="JSON-lines file to summarize as markdown")
+    args = parser.parse_args(argv)
+    if args.report:
+        report(args.report)
+        return 0
+    if args.final_report:
+        text = final_report(args.final_report)
+        print(text)
+        if args.out:
+            Path(args.out).write_text(text)
+        return 0
+    import torch
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _repair(out)
+    done = {(r["arm"], r["budget"], r["trial"]) for r in _done(out)}
+    data = _load(args.snr)
+    encoders = out.parent / f"encoders-snr{args.snr:g}"
+    arms = args.arms.split(",")
+    budgets = [int(b) for b in args.budgets.split(",")]
+    for trial in range(args.first_trial, args.first_trial + args.trials):
+        for budget in budgets:
+            for arm in arms:
+                if (arm, budget, trial) in done:
+                    continue
+                row = run_one(arm, ARMS[arm], budget, trial, data, args.width, encoders)
+                row.update(snr=args.snr, width=args.width, threads=args.threads)
+                with out.open("a") as fh:
+                    fh.write(json.dumps(row) + "\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                print(
+                    f"{arm} budget {budget} trial {trial}: acc {row['accuracy']:.3f} "
+                    f"({row['fit_seconds']:.0f} s, {row['epochs']} epochs)",
+                    flush=True,
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Self-supervised pretraining on a campaign's particles: stored, resumable, reused.
+
+``campaign.pretrain()`` fits a :class:`~skcryoal.pretraining.SubtomogramEmbedder` on
+every particle of the pool (no labels are used). While it trains, its state is
+written after every epoch to ``pretrain/training-<key>.pt``, where ``<key>`` digests
+the embedder's training parameters and the pool: the same call after a kill resumes
+from the last epoch. When it ends, the fitted embedder is pickled atomically to
+``pretrain/`` and its encoder's weights saved beside it, then recorded in the
+campaign's metadata (``pretrained``, and ``pretrain_history`` for every run): a
+recorded file is complete, and is loaded only if its size and checksum match.
+
+Every later :meth:`Campaign.fit` of a classifier with an ``encoder`` parameter
+(:class:`~skcryoal.CryoNetClassifier`) starts from the recorded encoder, and the
+embedding strategies (``typiclust``, ``probcover``) select on the embedder, so they
+can choose the first labels (a cold start).
+"""
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from sklearn.base import clone
+
+from ..utils._atomic import atomic_output
+from ._checkpoint import CheckpointError, load_checkpoint, write_checkpoint
+from ._store import now
+
+PRETRAIN_DIR = "pretrain"
+
+
+def default_embedder(campaign):
+    """An embedder whose encoder fits the campaign's classifier (width and stem)."""
+    from ..pretraining import SubtomogramEmbedder
+
+    params = campaign._template.get_params() if hasattr(campaign._template, "get_params") else {}
+    # a CryoNetClassifier (it has an encoder parameter): its ResNet3D's width, default 64
+    width = params.get("module__width", 64) if "encoder" in params else 16
+    return SubtomogramEmbedder(
+        width=int(width),
+        stem=params.get("module__stem", "imagenet"),
+        random_state=campaign._meta.get("seed"),
+    )
+
+
+def _key(embedder, campaign):
+    params = embedder._training_params()
+    params["pool"] = [campaign.n_particles, list(campaign.volume_shape)]
+    params["random_state"] = repr(embedder.random_state)
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def pretrain_campaign(campaign, embedder=None, *, progress=True):
+    """Fit an embedder on the campaign's pool, record it, return it; see Campaign.pretrain."""
+    import torch
+
+    from ..pretraining import SubtomogramEmbedder
+
+    if embedder is None:
+        embedder = default_embedder(campaign)
+    elif not isinstance(embedder, SubtomogramEmbedder):
+        raise TypeError(
+            f"embedder must be a SubtomogramEmbedder (its parameters are used; it is fitted "
+            f"here); got {type(embedder).__name__}."
+        )
+    else:
+        embedder = clone(embedder)
+    key = _key(embedder, campaign)
+    folder = Path(campaign.path) / PRETRAIN_DIR
+    folder.mkdir(exist_ok=True)
+    training = folder / f"training-{key}.pt"
+    embedder.set_params(checkpoint=training, progress=progress)
+    start = time.perf_counter()
+    embedder.fit(campaign._volumes)
+    seconds = time.perf_counter() - start
+    embedder.set_params(checkpoint=None)  # the stored embedder refers to no file
+    encoder_file = folder / f"encoder-{key}.pt"
+    with atomic_output(encoder_file) as tmp:
+        torch.save(embedder.encoder_.state_dict(), tmp)
+    record = write_checkpoint(campaign.path, embedder, directory=PRETRAIN_DIR, prefix="embedder")
+    params = {
+        k: (v if isinstance(v, (int, float, str, bool, type(None))) else repr(v))
+        for k, v in embedder.get_params().items()
+    }
+    record.update(
+        key=key,
+        encoder_file=f"{PRETRAIN_DIR}/{encoder_file.name}",
+        time=now(),
+        annotator=campaign.annotator,
+        method=embedder.method,
+        n_epochs=embedder.n_epochs_,
+        n_particles=campaign.n_particles,
+        train_seconds=round(sum(h["seconds"] for h in embedder.history_), 1),
+        call_seconds=round(seconds, 1),
+        final_loss=embedder.history_[-1]["loss"] if embedder.history_ else None,
+        params=params,
+    )
+    history = list(campaign._store.meta().get("pretrain_history", []))
+    campaign._store.set_meta("pretrain_history", [*history, record])
+    campaign._store.set_meta("pretrained", record)
+    campaign._meta = campaign._store.meta()
+    campaign._embedder_cache = (record["sha256"], embedder)
+    return embedder
+
+
+def pretrained_record(campaign):
+    """The campaign's recorded pretraining (a dict), or None."""
+    return campaign._store.meta().get("pretrained")
+
+
+def load_embedder(campaign):
+    """The recorded embedder (checked against its checksum), or None; cached."""
+    record = pretrained_record(campaign)
+    if record is None:
+        return None
+    cache = getattr(campaign, "_embedder_cache", None)
+    if cache is not None and cache[0] == record["sha256"]:
+        return cache[1]
+    try:
+        embedder = load_checkpoint(campaign.path, record)
+    except CheckpointError as exc:
+        raise CheckpointError(
+            f"{exc} Run campaign.pretrain() (or `skcryoal campaign pretrain`) again to replace it."
+        ) from None
+    campaign._embedder_cache = (record["sha256"], embedder)
+    return embedder
+
+
+def encoder_path(campaign):
+    """The absolute path of the recorded encoder weights, or None."""
+    record = pretrained_record(campaign)
+    if record is None:
+        return None
+    path = Path(campaign.path) / record["encoder_file"]
+    if not path.is_file():
+        raise CheckpointError(
+            f"the pretrained encoder {path} is missing; run campaign.pretrain() again."
+        )
+    return str(path)
+
+
+def with_embedder(campaign, strategy):
+    """Give an embedding strategy without an embedder the campaign's, if it has one."""
+    if hasattr(strategy, "embedder") and strategy.embedder is None:
+        embedder = load_embedder(campaign)
+        if embedder is not None:
+            strategy.embedder = embedder
+    return strategy
