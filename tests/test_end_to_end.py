@@ -4,7 +4,10 @@ Robust by design: the signal (a bright octant over noise of sd 0.5) is strong
 enough that every cycle's model is near-perfect on 1 and 2 torch threads
 (measured final accuracy 1.00 on three seeds each; the thread count changes
 the reduction order, hence the weights), so the threshold sits far from the
-measured values and far above chance.
+measured values and far above chance. Another CPU's kernels change the
+rounding the same way: with ``ATEN_CPU_CAPABILITY=default`` and/or
+``DNNL_MAX_CPU_ISA=SSE41`` the final accuracy of 8 seeds stayed in 0.96-1.00
+(intermediate cycles went down to 0.66), so only the final one is checked.
 """
 
 import numpy as np

@@ -34,7 +34,9 @@ def test_quickstart_runs(capsys):
     lines = re.findall(r"(\d+) labels: accuracy (\d\.\d\d)", capsys.readouterr().out)
     assert [int(n) for n, _ in lines] == [30, 50, 70, 90]  # one line per cycle, as it goes
     accuracy = [float(a) for _, a in lines]
-    # measured 0.85 at 90 labels on 1 and 2 threads (chance 0.20): the model clearly learns
+    # the model clearly learns (chance 0.20). Measured 0.90-0.99 at 90 labels, from
+    # 0.54-0.62 at 30, under six CPU kernel paths (ATEN_CPU_CAPABILITY, DNNL_MAX_CPU_ISA):
+    # the curve's middle moves with the CPU's float rounding, so only its ends are checked
     assert accuracy[-1] >= 0.6, accuracy
     assert accuracy[-1] > accuracy[0] + 0.15, accuracy
 

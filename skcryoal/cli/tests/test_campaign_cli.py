@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +76,8 @@ def test_full_labelling_loop(tmp_path, capsys, table):
     assert Campaign.open(folder).status().n_labeled == N_SEEDED
 
     code, out, _ = cli(capsys, "status", folder)
-    assert code == 0 and f"labeled        {N_SEEDED} (25.0%)" in out and "query rounds   0" in out
+    assert code == 0 and re.search(rf"labeled +{N_SEEDED} \(25.0%\)", out)
+    assert re.search(r"query rounds +0\n", out)
 
     # query: fits on the seed labels first, says so, lists ids with provenance
     code, out, err = cli(capsys, "query", folder, "-n", "6")
@@ -142,7 +144,7 @@ def test_full_labelling_loop(tmp_path, capsys, table):
         files = list((out_dir / "classes").glob(f"class_*_{cls}.star"))
         assert files and str(files[0]) in out
     code, out, _ = cli(capsys, "status", folder)
-    assert "models         2; latest #2 on 17 labels" in out and "model history" in out
+    assert re.search(r"models +2; latest #2 on 17 labels", out) and "model history" in out
 
 
 def test_array_pool_class_file_cold_start_and_json(tmp_path, capsys, easy_data):
@@ -296,7 +298,7 @@ def test_console_entry_point(tmp_path, capsys, table):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert f"labeled        {N_SEEDED}" in done.stdout
+    assert re.search(rf"labeled +{N_SEEDED} ", done.stdout)
     done = subprocess.run(
         [sys.executable, "-m", "skcryoal.cli", "campaign", "status", str(tmp_path)],
         capture_output=True,
