@@ -341,16 +341,17 @@ def endpoints(rows, budgets, target=0.9):
     out = []
     for (arm, trial), g in df.groupby(["arm", "trial"]):
         g = g.set_index("budget")
-        if not set(budgets) <= set(g.index):
-            continue  # an incomplete curve has no labels-to-90
-        labels, censored = labels_to_reach(budgets, g.loc[budgets, "accuracy"], target)
+        labels, censored = np.nan, False
+        if set(budgets) <= set(g.index):  # an incomplete curve has no labels-to-90
+            labels, censored = labels_to_reach(budgets, g.loc[budgets, "accuracy"], target)
         out.append(
             dict(
                 arm=arm, trial=trial, labels_to_target=labels, censored=censored,
                 accuracy_at_50=float(g.loc[50, "accuracy"]) if 50 in g.index else np.nan,
             )
         )  # fmt: skip
-    return pd.DataFrame(out)
+    columns = ["arm", "trial", "labels_to_target", "censored", "accuracy_at_50"]
+    return pd.DataFrame(out, columns=columns)
 
 
 def final_report(path, reference="today", budgets=(20, 50, 100, 200, 300), target=0.9):
@@ -383,16 +384,21 @@ def final_report(path, reference="today", budgets=(20, 50, 100, 200, 300), targe
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     ep = endpoints(rows, budgets, target)
     lines += ["", f"## Primary endpoints (labels to {target:.0%}; accuracy at 50 labels)", ""]
-    lines.append("| arm | trials | labels to 90%: mean | median | censored | accuracy at 50 |")
+    lines.append(
+        "| arm | trials (curves / at 50) | labels to 90%: mean | median | censored "
+        "| accuracy at 50 |"
+    )
     lines.append("|---|---|---|---|---|---|")
     for arm in arms:
         g = ep[ep["arm"] == arm]
+        full = g.dropna(subset=["labels_to_target"])
+        at50 = g["accuracy_at_50"].dropna()
         if len(g) == 0:
             continue
         lines.append(
-            f"| {arm} | {len(g)} | {g['labels_to_target'].mean():.0f} | "
-            f"{g['labels_to_target'].median():.0f} | {int(g['censored'].sum())} | "
-            f"{g['accuracy_at_50'].mean():.3f} |"
+            f"| {arm} | {len(full)} / {len(at50)} | {full['labels_to_target'].mean():.0f} | "
+            f"{full['labels_to_target'].median():.0f} | {int(full['censored'].sum())} | "
+            f"{at50.mean():.3f} |"
         )
     # paired comparisons against the reference, Holm over the declared family
     comparisons = []
@@ -401,10 +407,11 @@ def final_report(path, reference="today", budgets=(20, 50, 100, 200, 300), targe
         if arm not in FAMILY:
             continue
         g = ep[ep["arm"] == arm].set_index("trial")
-        trials = sorted(set(g.index) & set(ref.index))
-        if len(trials) < 2:
-            continue
         for endpoint, sign in (("labels_to_target", -1), ("accuracy_at_50", 1)):
+            both = g[endpoint].dropna().index.intersection(ref[endpoint].dropna().index)
+            trials = sorted(both)
+            if len(trials) < 2:
+                continue
             d = (g.loc[trials, endpoint] - ref.loc[trials, endpoint]).to_numpy(dtype=float)
             mean, sd = d.mean(), d.std(ddof=1)
             half = stats.t.ppf(0.975, len(d) - 1) * sd / np.sqrt(len(d))

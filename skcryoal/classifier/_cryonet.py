@@ -1,6 +1,7 @@
 """CryoNetClassifier: a skorch 3D ResNet classifier carrying an EMA mean model."""
 
 import copy
+import warnings
 from collections.abc import Mapping
 from numbers import Integral, Real
 
@@ -701,6 +702,15 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
                 n_channels=in_channels,
                 volume_shape=X.shape[2:],
             )
+            if self.unlabeled_method == "consistency" and self.reg_lambda == 0:
+                warnings.warn(
+                    f"{len(X_unlabeled)} unlabeled volumes are given but nothing is learned from "
+                    "them: unlabeled_method='consistency' uses them only through the "
+                    "regularizer, and reg_lambda=0. Set reg_lambda > 0, or "
+                    "unlabeled_method='mean-teacher' or 'fixmatch'.",
+                    UserWarning,
+                    stacklevel=3,
+                )
         # torch needs float32; a float32 array or memory map is used without a copy
         X = np.asarray(X, dtype=np.float32)
         return X, y_enc, X_unlabeled

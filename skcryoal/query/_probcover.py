@@ -10,8 +10,10 @@ from sklearn.utils import check_random_state
 from ._base import BaseQueryStrategy, EmbeddingMixin, rows
 from ._typiclust import cluster_embedding
 
-#: radii tried by the purity search, on L2-normalized embeddings (distances in [0, 2])
-_DELTAS = np.round(np.arange(0.05, 1.41, 0.05), 2)
+#: radii tried by the purity search, on L2-normalized embeddings (distances in [0, 2]);
+#: steps of 0.01: on a SimCLR embedding of subtomograms purity fell from 0.99 to 0.81
+#: between 0.1 and 0.2, so a coarser grid misses the radius by half
+_DELTAS = np.round(np.arange(0.01, 1.415, 0.01), 2)
 
 
 def ball_graph(E, delta):
@@ -69,7 +71,7 @@ def choose_delta(E, n_clusters, alpha=0.95, random_state=None):
     Returns
     -------
     delta : float
-        The smallest radius tried (0.05) when none reaches ``alpha``.
+        The smallest radius tried (0.01) when none reaches ``alpha``.
     """
     clusters = cluster_embedding(E, min(n_clusters, len(E)), random_state)
     lo, hi = 0, len(_DELTAS) - 1

@@ -130,3 +130,11 @@ def test_inside_an_active_learner(tiny_clf, easy_data):
     assert len(learner.y_training) == 12 and learner.estimator.classes_.tolist() == [0, 1, 2]
     used = [b["unlabeled_used"] for e in learner.estimator.history for b in e["batches"]]
     assert used
+
+
+def test_unlabeled_rows_that_teach_nothing_are_reported(tiny_clf, easy_data):
+    X, y = easy_data(24, 2)
+    y = y.copy()
+    y[8:] = -1
+    with pytest.warns(UserWarning, match="16 unlabeled volumes are given but nothing is learned"):
+        tiny_clf(max_epochs=1, reg_lambda=0.0).fit(X, y)
