@@ -66,6 +66,13 @@ def test_runs_resume_and_report(fewer, tmp_path):
     assert fewer.main(argv) == 0
     again = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(again) == 20
+    assert all(r["n_labeled"] == r["budget"] for r in again)
+    # the goal's "5 per class": budget / 10 labels in each class
+    balanced = tmp_path / "balanced.jsonl"
+    fewer.main(["--arms", "probe-balanced", "--budgets", "20", "--trials", "1", "--width", "4",
+                "--out", str(balanced)])  # fmt: skip
+    row = json.loads(balanced.read_text())
+    assert row["classes_labeled"] == 10 and row["n_labeled"] == 20
     text = fewer.final_report(out, budgets=(20, 50))
     assert "## Primary endpoints" in text and "| today |" in text
     assert "Holm" in text and "| pretrained | labels_to_target | 2 |" in text

@@ -815,7 +815,7 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         self._set_training(True)
         if self.freeze_encoder:
             # a frozen encoder keeps its batch-norm statistics too
-            for name, m in self.module_.named_modules():
+            for m in self.module_.modules():
                 if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                     m.eval()
         Xi, yi = unpack_data(batch)

@@ -160,3 +160,44 @@ def test_encoder_lr_splits_the_optimizer(volumes):
     copy = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))
     assert isinstance(copy.encoder, torch.nn.Module)
+
+
+KILLED = """
+    import sys, time
+    import numpy as np
+    from skcryoal.pretraining import SubtomogramEmbedder
+
+    checkpoint, log_path = sys.argv[1], sys.argv[2]
+    X = np.load(checkpoint + ".X.npy")
+    original = SubtomogramEmbedder._save_checkpoint
+
+    def save_and_say(self, path, objective, optimizer, scheduler, epoch, *rest):
+        original(self, path, objective, optimizer, scheduler, epoch, *rest)
+        with open(log_path, "a") as log:
+            log.write(f"saved {epoch}\\n")
+        if epoch == 2:
+            time.sleep(600)  # killed here, between epochs 2 and 3
+
+    SubtomogramEmbedder._save_checkpoint = save_and_say
+    SubtomogramEmbedder(width=4, max_epochs=4, batch_size=8, progress=False, random_state=0,
+                        checkpoint=checkpoint).fit(X)
+"""
+
+
+def test_resumes_after_a_sigkill(volumes, tmp_path):
+    import signal
+
+    from skcryoal.campaign.tests._helpers import spawn, wait_for_line
+
+    X, _ = volumes
+    path = tmp_path / "pretrain.pt"
+    np.save(str(path) + ".X.npy", X)
+    log = tmp_path / "log.txt"
+    worker = spawn(tmp_path, "worker", KILLED, path, log)
+    wait_for_line(log, "saved 2", worker)
+    worker.send_signal(signal.SIGKILL)
+    assert worker.wait(timeout=30) == -signal.SIGKILL
+    resumed = small(max_epochs=4, checkpoint=path).fit(X)
+    assert [h["epoch"] for h in resumed.history_] == [1, 2, 3, 4]
+    whole = small(max_epochs=4).fit(X)
+    np.testing.assert_allclose(resumed.transform(X), whole.transform(X), rtol=1e-5, atol=1e-6)
