@@ -63,7 +63,8 @@ def main(argv=None):
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
-    lines = [f"machine: {platform.processor() or platform.machine()}, python {sys.version.split()[0]}"]
+    machine = platform.processor() or platform.machine()
+    lines = [f"machine: {machine}, python {sys.version.split()[0]}"]
     rows = []
     for threads in [int(t) for t in args.threads.split(",")]:
         for what in ("pretrain", "supervised", "mean-teacher", "fixmatch"):

@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from paired_table import emit, paired_lines
+from paired_table import emit, family_note, paired_lines
 
 from skcryoal.benchmark import read_results
 
@@ -59,6 +59,8 @@ def main():
         "",
         f"Cold: `{args.cold}`; warm: `{args.warm}`. Points of test accuracy, warm - cold: mean "
         "and 95% Student-t interval over the paired trials; `*`: the interval excludes 0.",
+        "",
+        family_note(list(names.items())),
         "",
         *paired_lines(both, [(w, c) for c, w in names.items()]),
     ]

@@ -170,7 +170,9 @@ axes[0].set_ylabel("y (voxels)")
 # top or bottom of a 48-voxel-thick tomogram reach past its faces:
 # ``edge="skip"`` would drop them, ``edge="pad"`` fills what lies outside with
 # the tomogram's mean, and the default, ``"raise"``, stops with the rows at
-# fault.
+# fault. Each box is standardized to zero mean and unit standard deviation, as
+# the classifier expects (``standardize=False`` keeps the tomogram's grey
+# values; the table's ``skcryoal_standardized`` column says which).
 X, table = extract_particles(particle_set, size=32, edge="pad")
 _, kept = extract_particles(particle_set, size=32, edge="skip")
 print(f"X: {X.shape}, {X.dtype}; edge='skip' would keep {len(kept)} of {len(X)}")

@@ -11,7 +11,11 @@ of a trial starts from the same labeled set and seed), so strategies are
 compared through paired differences with Student-t intervals over trials:
 :func:`paired_difference`, the normalized learning-curve area
 (:func:`learning_curve_auc`, :func:`auc_summary`) and win/tie/loss counts over
-budgets (:func:`win_tie_loss`), after Lüth et al. (NeurIPS 2023).
+budgets (:func:`win_tie_loss`), after Lüth et al. (NeurIPS 2023). Before a
+run, one measure is declared primary (:func:`declare_primary_endpoint`; by
+default the area over the budgets after the shared first one) and tested on
+its family of comparisons with Holm's correction and the exact sign-flip
+test (:func:`paired_comparisons`); the per-budget cells are secondary.
 :func:`run_selection_study` is the selection-only protocol: from one trained
 state every strategy picks a batch, and each labeled set is retrained with the
 same seeds, so that what a strategy selects is measured apart from training
@@ -21,6 +25,12 @@ each of the paper's experiments (:func:`list_benchmark_presets`).
 """
 
 from ._campaign import run_campaign
+from ._endpoints import (
+    PRIMARY_ENDPOINTS,
+    comparison_family,
+    declare_primary_endpoint,
+    paired_comparisons,
+)
 from ._factory import RECIPES, ClassifierFactory
 from ._inference import (
     bonferroni_adjust,
@@ -72,6 +82,7 @@ from ._stats import (
 __all__ = [
     "CEILING",
     "COLUMNS",
+    "PRIMARY_ENDPOINTS",
     "RECIPES",
     "BenchmarkPreset",
     "ClassifierFactory",
@@ -80,6 +91,8 @@ __all__ = [
     "bonferroni_adjust",
     "bootstrap_interval",
     "budget_schedule",
+    "comparison_family",
+    "declare_primary_endpoint",
     "decode_indices",
     "estimate_training_seconds",
     "get_preset",
@@ -88,6 +101,7 @@ __all__ = [
     "learning_curve_auc",
     "list_benchmark_presets",
     "mean_interval",
+    "paired_comparisons",
     "paired_difference",
     "parse_strategy_spec",
     "plot_auc",

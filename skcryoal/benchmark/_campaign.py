@@ -61,11 +61,11 @@ def _as_specs(strategies):
 def _check_configuration(run):
     """Fail now, not after hours of training, on what no campaign can take."""
     from ..campaign._classes import ClassList
-    from ..campaign._specs import check_subsample, strategy_spec
+    from ..campaign._specs import check_subsample, estimator_template, strategy_spec
     from ..campaign._warm import check_warm_start_epochs, check_warm_startable
 
     try:
-        ClassList(list(run.classes))
+        classes = ClassList(list(run.classes))
     except ValueError as exc:
         raise ValueError(f"The labels are the classes of a labelling campaign: {exc}") from exc
     check_warm_start_epochs(run.warm_start_epochs)
@@ -77,11 +77,81 @@ def _check_configuration(run):
             raise ValueError(f"strategy {spec.label!r}: {exc}") from exc
         try:
             check_subsample(run.subsample, strategy, stored)
-            check_warm_startable(
-                run.estimator(spec.name, spec.classifier_params, 0), run.warm_start_epochs
-            )
-        except ValueError as exc:
+            estimator = run.estimator(spec.name, spec.classifier_params, 0)
+            check_warm_startable(estimator, run.warm_start_epochs)
+            estimator_template(estimator, classes, 0)  # what Campaign.create refuses
+        except (ValueError, TypeError) as exc:
             raise ValueError(f"strategy {spec.label!r}: {exc}") from exc
+
+
+def check_campaign(
+    n_pool,
+    classes,
+    strategies=("ema", "random"),
+    *,
+    classifier_factory=None,
+    initial=0.10,
+    step=0.05,
+    final=0.40,
+    n_trials=3,
+    random_state=0,
+    warm_start_epochs=None,
+    subsample=None,
+):
+    """Check a :func:`run_campaign` configuration without data and without training.
+
+    Runs the checks :func:`run_campaign` makes before its first cycle (a dry
+    run refuses what the real run would).
+
+    Parameters
+    ----------
+    n_pool : int or None
+        Number of pool volumes; None skips the budget checks.
+    classes : sequence
+        The classes of the pool and test labels.
+    strategies, classifier_factory, initial, step, final, n_trials, random_state, \
+warm_start_epochs, subsample
+        As for :func:`run_campaign`.
+
+    Raises
+    ------
+    ValueError, TypeError
+        What :func:`run_campaign` would raise before training.
+    """
+    specs = _as_specs(strategies)
+    schedule = [0] if n_pool is None else budget_schedule(n_pool, initial, step, final)
+    trial_seeds(n_trials, random_state)
+    factory = ClassifierFactory() if classifier_factory is None else classifier_factory
+    if not callable(factory):
+        raise TypeError(
+            f"classifier_factory must be callable as factory(strategy_name, seed); got {factory!r}."
+        )
+    classes = np.asarray(list(classes))
+    # stand-ins of the data: the checks read only the labels and the sizes; the
+    # test labels hold every class
+    blank = np.zeros((1, 1, 1, 1, 1), np.float32)
+    n = max(n_pool or 1, 1)
+    data = (
+        np.broadcast_to(blank, (n, 1, 1, 1, 1)),
+        np.resize(classes, n),
+        np.broadcast_to(blank, (len(classes), 1, 1, 1, 1)),
+        classes,
+    )
+    run = Runner(
+        data,
+        specs,
+        factory,
+        schedule,
+        False,
+        "",
+        progress_display(False),
+        None,
+        Path(tempfile.gettempdir()),
+        False,
+        warm_start_epochs=warm_start_epochs,
+        subsample=subsample,
+    )
+    _check_configuration(run)
 
 
 def _read_done(writer):

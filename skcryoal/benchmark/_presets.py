@@ -41,6 +41,15 @@ class BenchmarkPreset:
     semi_supervised : bool
     gpu : bool
         Meant for a GPU.
+    primary_endpoint : {"auc_after_first", "auc"}, default="auc_after_first"
+        The primary endpoint, declared before the run (``skcryoal benchmark``
+        records it in ``config.json``): by default the normalized
+        learning-curve area over the budgets after the shared first one. Its
+        family is each strategy against random (every pair without random),
+        with Holm's correction; the per-budget cells are secondary. See
+        :func:`declare_primary_endpoint`.
+    primary_metric : {"accuracy", "macro_f1"}, default="accuracy"
+        The metric of the primary endpoint.
     """
 
     name: str
@@ -56,6 +65,8 @@ class BenchmarkPreset:
     ceiling: bool = False
     semi_supervised: bool = False
     gpu: bool = False
+    primary_endpoint: str = "auc_after_first"
+    primary_metric: str = "accuracy"
 
 
 # wedge-preserving augmentation: +18 points of test accuracy at 300 labels, SNR 0.1

@@ -284,7 +284,7 @@ def _over_trials(n_trials):
     return f"{n_trials} trial: no interval" if n_trials == 1 else "No trial"
 
 
-def summary_markdown(results, title=None, metric="accuracy"):
+def summary_markdown(results, title=None, metric="accuracy", primary=None):
     """Return Markdown tables of a campaign: the metrics per budget, paired comparisons, timings.
 
     Parameters
@@ -296,6 +296,12 @@ def summary_markdown(results, title=None, metric="accuracy"):
     metric : {"accuracy", "macro_f1"}, default="accuracy"
         The metric of the first table and of the comparisons; the second
         table is the other metric.
+    primary : dict or None, default=None
+        The declaration of the primary endpoint, as recorded in
+        ``config.json`` (:func:`declare_primary_endpoint`); None: the default
+        declaration for ``metric`` and the results' strategies (the area
+        after the shared first budget, each strategy against ``"random"``),
+        which the text then calls the default rather than a declaration.
 
     Returns
     -------
@@ -305,13 +311,20 @@ def summary_markdown(results, title=None, metric="accuracy"):
         "1 trial: no interval"), one row per strategy and one column per
         budget; full-pool supervision (if present) on its own line. Then the
         normalized area under the learning curve per strategy
-        (:func:`auc_summary`), the win/tie/loss matrix of the paired
-        comparisons over budgets (:func:`win_tie_loss`), the paired difference
-        of each strategy to ``"random"`` per budget and for the area (if a
-        strategy is labeled ``"random"``; ``*`` marks intervals that exclude
-        0), and the mean training and query seconds per cycle and in total
-        per trial.
+        (:func:`auc_summary`, over every budget and after the first); the
+        primary endpoint's family of comparisons (:func:`paired_comparisons`:
+        the paired difference, nominal and Holm-adjusted t p-values, the
+        exact sign-flip p-value, the nominal and the Holm verdict); the
+        win/tie/loss matrix of the paired comparisons over budgets
+        (:func:`win_tie_loss`), nominal and after Holm's correction over
+        every pair and budget; the paired difference of each strategy to
+        ``"random"`` per budget and for the area (if a strategy is labeled
+        ``"random"``; ``*`` marks intervals that exclude 0; a last column
+        names the budgets whose difference survives Holm's correction over
+        the table's cells), secondary; and the mean training and query
+        seconds per cycle and in total per trial.
     """
+    from ._inference import holm_adjust
     from ._stats import auc_summary, paired_difference, win_tie_loss, win_tie_loss_matrix
 
     if metric not in ("accuracy", "macro_f1"):
@@ -362,11 +375,21 @@ def summary_markdown(results, title=None, metric="accuracy"):
             "span: a mean in [0, 1]) that every strategy reached in a trial; "
             f"{over[0].lower() + over[1:]}.\n"
         )
+        after = auc_summary(results, metric, after_first=True).set_index("strategy")
         rows = [
-            [r.strategy, _estimate(r.auc_mean, r.auc_low, r.auc_high), r.n_trials]
+            [
+                r.strategy,
+                _estimate(r.auc_mean, r.auc_low, r.auc_high),
+                r.n_trials,
+                _estimate(*after.loc[r.strategy, ["auc_mean", "auc_low", "auc_high"]])
+                if r.strategy in after.index
+                else "–",
+            ]
             for r in auc.itertuples()
         ]
-        parts.append(_markdown_table(["strategy", f"AUC ({what})", "trials"], rows) + "\n")
+        header = ["strategy", f"AUC ({what})", "trials", "AUC after the first budget"]
+        parts.append(_markdown_table(header, rows) + "\n")
+        parts.append(_primary_section(results, strategies, metric, primary, n_trials))
     if len(strategies) > 1:
         matrix = win_tie_loss_matrix(win_tie_loss(results, metric), "w/t/l")
         note = (
@@ -383,8 +406,18 @@ def summary_markdown(results, title=None, metric="accuracy"):
         )
         rows = [[s, *matrix.loc[s]] for s in matrix.index]
         parts.append(_markdown_table(["wins/ties/losses", *matrix.columns], rows) + "\n")
+        table = win_tie_loss(results, metric)
+        k = int(table["family_size"].iloc[0]) if len(table) else 0
+        adjusted = win_tie_loss_matrix(table, "w/t/l", adjusted=True)
+        parts.append(
+            f"The same after Holm's correction (family: every pair of strategies at every "
+            f"budget both reached, {k} comparison(s); a budget where two strategies share the "
+            "model is none): a win when the Holm-adjusted paired t p-value is at most 0.05.\n"
+        )
+        rows = [[s, *adjusted.loc[s]] for s in adjusted.index]
+        parts.append(_markdown_table(["wins/ties/losses, Holm", *adjusted.columns], rows) + "\n")
     if "random" in strategies and len(strategies) > 1:
-        rows = []
+        rows, cells = [], []
         for s in strategies:
             if s == "random":
                 continue
@@ -395,17 +428,28 @@ def summary_markdown(results, title=None, metric="accuracy"):
                 + [_flagged(per_budget.loc[n]) if n in per_budget.index else "–" for n in budgets]
                 + [_flagged(area)]
             )
+            cells.append(per_budget["p_value"])
+        p_values = np.concatenate([c.to_numpy(dtype=float) for c in cells])
+        adjusted = iter(holm_adjust(p_values) if len(p_values) else [])
+        k = int(np.count_nonzero(~np.isnan(p_values)))
+        for row, c in zip(rows, cells):
+            survive = [str(n) for n, q in zip(c.index, [next(adjusted) for _ in c]) if q <= 0.05]
+            row.append(", ".join(survive) or "none")
         how = (
             f"then the mean and 95% t interval over {n_trials} trials; `*`: the interval "
-            "excludes 0."
+            "excludes 0 (nominal)."
             if n_trials >= 2
             else "in a single trial: no interval, so none is flagged."
         )
         parts.append(
-            f"## Paired difference to random ({what})\n\nStrategy - random, trial by trial "
-            f"(the same initial labeled set and seed), {how}\n"
+            f"## Paired difference to random ({what})\n\nSecondary comparisons. Strategy - "
+            f"random, trial by trial (the same initial labeled set and seed), {how} Last "
+            f"column: the budgets whose difference survives Holm's correction at 0.05 over "
+            f"the {k} per-budget cells of this table (a budget where a strategy shares "
+            "random's model is none).\n"
         )
-        parts.append(_markdown_table(["strategy", *budget_header, "AUC"], rows) + "\n")
+        header = ["strategy", *budget_header, "AUC", f"Holm over {k} cells"]
+        parts.append(_markdown_table(header, rows) + "\n")
     header = ["strategy", "cycles", "train s / cycle", "query s / cycle", "total s / trial"]
     rows = []
     for s in list(dict.fromkeys(results["strategy"])):
@@ -425,6 +469,77 @@ def summary_markdown(results, title=None, metric="accuracy"):
     parts.append("## Time\n\nWall-clock seconds (query: the cycles that queried).\n")
     parts.append(_markdown_table(header, rows) + "\n")
     return "\n".join(parts)
+
+
+def _primary_section(results, strategies, metric, primary, n_trials):
+    """The primary endpoint: its declaration, its family and the verdicts on it."""
+    from ._endpoints import declare_primary_endpoint, paired_comparisons
+
+    declared = primary is not None
+    if not declared:
+        primary = declare_primary_endpoint(strategies, metric=metric)
+    alpha = float(primary.get("alpha", 0.05))
+    pairs = [tuple(c.split(" - ", 1)) for c in primary.get("comparisons", [])]
+    pairs = [p for p in pairs if p[0] in strategies and p[1] in strategies]
+    k = len(pairs)
+    family = f"{primary['family']} on the primary endpoint, {k} comparison(s)"
+    when = primary.get("declared", "before the run")
+    source = (
+        f"Declared in config.json ({when})"
+        if declared
+        else "The default primary endpoint (no declaration was given)"
+    )
+    text = (
+        f"## Primary endpoint\n\n{source}: the {primary['definition']}. "
+        f"Family: {family}; Holm's correction at {alpha:g} over the family. "
+        "p (t): the two-sided paired t-test; p sign-flip: the exact sign-flip (paired "
+        "permutation) test over all sign patterns of the paired differences, which does not "
+        f"assume normality but cannot go below 2/2^n with n trials (0.0625 with 5), so that "
+        "with few trials a verdict rests on the t test's normality. Verdicts: nominal (each "
+        "comparison on its own) and Holm (the family). Everything below this table is "
+        "secondary.\n"
+    )
+    if not pairs:
+        return text + "\nNo comparison: the family is empty.\n"
+    if n_trials < 2:
+        return text + "\n1 trial: no test.\n"
+    table = paired_comparisons(
+        results, pairs, metric=primary["metric"], endpoint=primary["endpoint"], alpha=alpha
+    )
+    rows = []
+    for r in table.itertuples():
+        verdict = r.verdict
+        if verdict == "established" and not r.sign_flip_confirms:
+            verdict += " (t test only)"
+        untested = verdict == "untested"
+        rows.append(
+            [
+                f"{r.a} - {r.b}",
+                "–" if r.n_trials == 0 else _estimate(r.mean, r.low, r.high, signed=True),
+                r.n_trials,
+                _p(r.p_value),
+                _p(r.p_holm),
+                _p(r.p_sign_flip, 4),
+                "–" if untested else r.nominal,
+                "–" if untested else r.holm,
+                verdict,
+            ]
+        )
+    header = ["a - b", "difference [95% t]", "trials", "p (t)", "p Holm", "p sign-flip",
+              "nominal", "Holm", "verdict"]  # fmt: skip
+    note = (
+        "\nVerdict: *established* when the Holm-adjusted p is at most "
+        f"{alpha:g} (*t test only* when the Holm-adjusted sign-flip p is not), *suggestive* "
+        "when only the nominal p is.\n"
+    )
+    return text + "\n" + _markdown_table(header, rows) + "\n" + note
+
+
+def _p(value, digits=3):
+    """A p-value; ``–`` when there is none (exact sign-flip ones get 4 digits: 0.5625)."""
+    if value != value:  # NaN
+        return "–"
+    return f"{value:.{digits}g}" if value >= 1e-4 else f"{value:.1e}"
 
 
 def _flagged(difference):

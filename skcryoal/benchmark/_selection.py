@@ -332,9 +332,20 @@ def selection_gains(retrain, reference="random", metric="accuracy", confidence=0
     -------
     gains : pandas.DataFrame
         One row per strategy: ``mean`` (its own metric, mean over states),
-        ``gain``, ``low``, ``high``, ``n_states``, ``n_pairs`` and
-        ``established`` (True when the interval excludes zero).
+        ``gain``, ``low``, ``high``, ``n_states``, ``n_pairs``,
+        ``established`` (True when the interval excludes zero: the nominal
+        verdict, each strategy on its own), ``p_value`` (the paired t-test
+        over states), ``p_holm`` (Holm's adjustment over the family of every
+        strategy against the reference), ``p_sign_flip`` (the exact
+        sign-flip test over states, whose floor is ``2 / 2**n_states``) and
+        ``verdict`` (``"established"``, ``"suggestive"`` when only the
+        nominal p-value is below ``1 - confidence``, ``"not established"``;
+        empty for the reference).
     """
+    from ._endpoints import _verdict
+    from ._inference import holm_adjust
+    from ._stats import _p_values
+
     per_state = retrain.groupby(["strategy", "state", "retrain"])[metric].mean().unstack("strategy")
     if reference not in per_state.columns:
         raise ValueError(
@@ -348,6 +359,9 @@ def selection_gains(retrain, reference="random", metric="accuracy", confidence=0
         diff = (paired[strategy] - paired[reference]).groupby(level="state").mean()
         own = paired[strategy].groupby(level="state").mean()
         gain, low, high = _t_interval(diff.values, confidence)
+        p_value, p_sign_flip = (
+            _p_values(diff.to_numpy()) if strategy != reference else (np.nan, np.nan)
+        )
         rows.append(
             dict(
                 strategy=strategy,
@@ -360,9 +374,18 @@ def selection_gains(retrain, reference="random", metric="accuracy", confidence=0
                 established=bool(
                     strategy != reference and np.isfinite(low) and (low > 0 or high < 0)
                 ),
+                p_value=p_value,
+                p_sign_flip=p_sign_flip,
             )
         )
-    return pd.DataFrame(rows)
+    gains = pd.DataFrame(rows)
+    gains["p_holm"] = holm_adjust(gains["p_value"].to_numpy(dtype=float))
+    alpha = 1 - confidence
+    gains["verdict"] = [
+        "" if s == reference else _verdict(p, q, alpha)
+        for s, p, q in zip(gains["strategy"], gains["p_value"], gains["p_holm"])
+    ]
+    return gains
 
 
 def selection_markdown(batches, retrain, title=None, reference="random"):
@@ -383,23 +406,31 @@ def selection_markdown(batches, retrain, title=None, reference="random"):
     n_states = int(retrain["state"].nunique())
     n_retrain = int(retrain["retrain"].nunique())
     parts = [f"# {title}\n"] if title else []
+    k = int(gains["p_value"].notna().sum())
     parts.append(
         f"Selection-only protocol: {n_states} state(s) x {n_retrain} retraining seed(s); "
         f"gain over {reference} = paired difference of test accuracy, averaged per state; "
-        "95% Student-t interval over states.\n"
+        "95% Student-t interval over states. Family: each strategy against "
+        f"{reference}, {k} comparison(s); p (t): paired t-test over states, p Holm: adjusted "
+        "over the family, p sign-flip: exact (its floor is 2/2^n with n states). Verdict: "
+        "established when p Holm <= 0.05, suggestive when only p (t) is (the nominal "
+        "column: the interval alone).\n"
     )
     lines = [
-        "| strategy | accuracy | gain over random | 95% interval | established |",
-        "|---|---|---|---|---|",
+        "| strategy | accuracy | gain over random | 95% interval | nominal | p (t) | p Holm "
+        "| p sign-flip | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for _, g in gains.iterrows():
         if g["strategy"] == reference:
-            lines.append(f"| {reference} | {g['mean']:.3f} | (reference) | | |")
+            lines.append(f"| {reference} | {g['mean']:.3f} | (reference) | | | | | | |")
             continue
         interval = f"[{g['low']:+.3f}, {g['high']:+.3f}]" if np.isfinite(g["low"]) else "(1 state)"
-        verdict = "yes" if g["established"] else "not established"
+        nominal = "yes" if g["established"] else "not established"
         lines.append(
-            f"| {g['strategy']} | {g['mean']:.3f} | {g['gain']:+.3f} | {interval} | {verdict} |"
+            f"| {g['strategy']} | {g['mean']:.3f} | {g['gain']:+.3f} | {interval} | {nominal} | "
+            f"{_p(g['p_value'])} | {_p(g['p_holm'])} | {_p(g['p_sign_flip'], 4)} | "
+            f"{g['verdict']} |"
         )
     parts.append("\n".join(lines) + "\n")
     b = batches.groupby("strategy", sort=False).agg(
@@ -422,6 +453,12 @@ def selection_markdown(batches, retrain, title=None, reference="random"):
     parts.append("## What the batches hold\n\nMeans over states.\n")
     parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
+
+
+def _p(value, digits=3):
+    if value != value:  # NaN
+        return "–"
+    return f"{value:.{digits}g}" if value >= 1e-4 else f"{value:.1e}"
 
 
 def read_selection_study(*folders):

@@ -16,10 +16,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._inference import holm_adjust, sign_flip_test
 from ._results import CEILING
 
 _METRICS = ("accuracy", "macro_f1")
-_DIFFERENCE = ("mean", "low", "high", "n_trials", "excludes_zero")
+_DIFFERENCE = ("mean", "low", "high", "n_trials", "excludes_zero", "p_value", "p_sign_flip")
+_BY = ("n_labeled", "auc", "auc_after_first")
+_MAX_EXACT_FLIPS = 20  # beyond 2**20 sign patterns, a seeded Monte Carlo p-value
 _WTL_VALUES = ("w/t/l", "wins", "ties", "losses", "net")
 
 
@@ -65,7 +68,7 @@ def mean_interval(values, confidence=0.95):
     return mean, mean - half, mean + half
 
 
-def learning_curve_auc(results, metric="accuracy"):
+def learning_curve_auc(results, metric="accuracy", after_first=False):
     """Return the normalized area under the learning curve per strategy and trial.
 
     The area is the trapezoid rule over ``n_labeled`` divided by the span of
@@ -81,6 +84,13 @@ def learning_curve_auc(results, metric="accuracy"):
         As returned by :func:`run_campaign` or :func:`read_results`; the rows
         of one campaign.
     metric : {"accuracy", "macro_f1"}, default="accuracy"
+    after_first : bool, default=False
+        Leave out the first common budget of each trial: the initial labeled
+        set, which every strategy of a trial shares, so that the area
+        measures only what the strategies' queries changed. This is the
+        default primary endpoint of ``skcryoal benchmark``
+        (``"auc_after_first"``). A trial with a single common budget then has
+        no area.
 
     Returns
     -------
@@ -98,6 +108,8 @@ def learning_curve_auc(results, metric="accuracy"):
     ...     accuracy=[0.5, 0.7, 0.8]))
     >>> float(learning_curve_auc(df)["auc"].iloc[0])  # (10 * 0.6 + 20 * 0.75) / 30
     0.7
+    >>> float(learning_curve_auc(df, after_first=True)["auc"].iloc[0])  # over 20..40
+    0.75
     """
     rows = _curve_rows(results, metric)
     order = _strategies(rows)
@@ -105,6 +117,8 @@ def learning_curve_auc(results, metric="accuracy"):
     for trial, group in rows.groupby("trial", sort=True):
         curves = {s: g.set_index("n_labeled")[metric] for s, g in group.groupby("strategy")}
         common = sorted(set.intersection(*(set(c.index) for c in curves.values())))
+        if after_first:
+            common = common[1:]
         if not common:
             continue
         x = np.asarray(common, dtype=float)
@@ -127,7 +141,7 @@ def learning_curve_auc(results, metric="accuracy"):
     return auc.reset_index(drop=True)
 
 
-def auc_summary(results, metric="accuracy", confidence=0.95):
+def auc_summary(results, metric="accuracy", confidence=0.95, after_first=False):
     """Return the mean normalized learning-curve AUC per strategy, with its interval.
 
     Parameters
@@ -136,6 +150,9 @@ def auc_summary(results, metric="accuracy", confidence=0.95):
         As returned by :func:`run_campaign` or :func:`read_results`.
     metric : {"accuracy", "macro_f1"}, default="accuracy"
     confidence : float, default=0.95
+    after_first : bool, default=False
+        The area over the budgets after the shared first one
+        (:func:`learning_curve_auc`).
 
     Returns
     -------
@@ -156,7 +173,7 @@ def auc_summary(results, metric="accuracy", confidence=0.95):
     (0.65, 2)
     """
     _check_confidence(confidence)
-    auc = learning_curve_auc(results, metric)
+    auc = learning_curve_auc(results, metric, after_first=after_first)
     records = []
     for strategy, group in auc.groupby("strategy", sort=False):
         mean, low, high = mean_interval(group["auc"], confidence)
@@ -183,20 +200,32 @@ def paired_difference(results, a, b, metric="accuracy", by="n_labeled", confiden
     a, b : str
         Strategy labels (the ``strategy`` column).
     metric : {"accuracy", "macro_f1"}, default="accuracy"
-    by : {"n_labeled", "auc"}, default="n_labeled"
+    by : {"n_labeled", "auc", "auc_after_first"}, default="n_labeled"
         ``"n_labeled"``: one difference per budget that both strategies
         reached in at least one common trial; ``"auc"``: one difference of
-        the normalized learning-curve area (:func:`learning_curve_auc`).
+        the normalized learning-curve area (:func:`learning_curve_auc`);
+        ``"auc_after_first"``: of the area over the budgets after the shared
+        first one (``after_first=True``).
     confidence : float, default=0.95
 
     Returns
     -------
     difference : pandas.DataFrame
         With ``by="n_labeled"`` one row per budget (ascending) and a first
-        column ``n_labeled``; with ``by="auc"`` a single row. Columns
-        ``mean``, ``low``, ``high`` (NaN with a single common trial),
-        ``n_trials`` (the paired trials) and ``excludes_zero`` (the interval
-        lies wholly above or below 0).
+        column ``n_labeled``; otherwise a single row. Columns ``mean``,
+        ``low``, ``high`` (NaN with a single common trial), ``n_trials`` (the
+        paired trials), ``excludes_zero`` (the interval lies wholly above or
+        below 0), ``p_value`` (the two-sided paired t-test of mean zero, so
+        that ``excludes_zero`` is ``p_value < 1 - confidence``) and
+        ``p_sign_flip`` (the exact two-sided sign-flip p-value of
+        :func:`sign_flip_test`, which does not assume normality but cannot go
+        below ``2 / 2**n`` with ``n`` trials). Both p-values are NaN with
+        fewer than two common trials or when every difference is 0 (the two
+        strategies share the model there, e.g. at the initial budget: there
+        is nothing to test); differences that are all equal and non-zero
+        have a t p-value of 0. They are nominal: correct them over the
+        comparisons of a family with :func:`holm_adjust`, or use
+        :func:`paired_comparisons`.
 
     Examples
     --------
@@ -207,15 +236,20 @@ def paired_difference(results, a, b, metric="accuracy", by="n_labeled", confiden
     >>> d = paired_difference(df, "ema", "random")
     >>> round(float(d["mean"].iloc[0]), 3), bool(d["excludes_zero"].iloc[0])
     (0.025, True)
+    >>> round(float(d["p_value"].iloc[0]), 4), float(d["p_sign_flip"].iloc[0])
+    (0.0131, 0.25)
     """
     _check_confidence(confidence)
-    if by not in ("n_labeled", "auc"):
-        raise ValueError(f"by must be 'n_labeled' or 'auc'; got {by!r}.")
+    if by not in _BY:
+        raise ValueError(
+            f"by must be 'n_labeled' or 'auc' (or 'auc_after_first', the area after the "
+            f"shared first budget); got {by!r}."
+        )
     rows = _curve_rows(results, metric)
     for name in (a, b):
         _check_strategy(rows, name)
-    if by == "auc":
-        auc = learning_curve_auc(rows, metric)
+    if by != "n_labeled":
+        auc = learning_curve_auc(rows, metric, after_first=by == "auc_after_first")
         wide = auc.pivot(index="trial", columns="strategy", values="auc")
         diff = _paired_differences(wide, a, b)
         return pd.DataFrame([_difference(diff.to_numpy(), confidence)], columns=list(_DIFFERENCE))
@@ -237,6 +271,14 @@ def win_tie_loss(results, metric="accuracy", confidence=0.95):
     Lüth et al., 2023). With fewer than two common trials there is no
     interval, so every comparison is a tie.
 
+    The same counts are also given after Holm's correction
+    (:func:`holm_adjust`) over the family of every pair of strategies at
+    every budget both reached: ``m`` comparisons, each unordered pair and
+    budget counted once (a budget where the two strategies share the model,
+    every difference 0, is not a comparison). With ``alpha = 1 -
+    confidence``, a win needs a Holm-adjusted paired t p-value of at most
+    ``alpha``; the nominal counts are each comparison on its own.
+
     Parameters
     ----------
     results : pandas.DataFrame
@@ -251,8 +293,11 @@ def win_tie_loss(results, metric="accuracy", confidence=0.95):
         One row per ordered pair of distinct strategies, in the order of
         first appearance of the strategy, then of the opponent:
         ``strategy``, ``opponent``, ``wins``, ``ties``, ``losses`` (of
-        ``strategy`` against ``opponent``) and ``n_budgets``. The row of
-        (b, a) mirrors that of (a, b). :func:`win_tie_loss_matrix` pivots it.
+        ``strategy`` against ``opponent``, nominal), ``n_budgets``,
+        ``wins_holm``, ``ties_holm``, ``losses_holm`` (after Holm's
+        correction) and ``family_size`` (``m``, the same on every row). The
+        row of (b, a) mirrors that of (a, b). :func:`win_tie_loss_matrix`
+        pivots it.
 
     Examples
     --------
@@ -265,25 +310,48 @@ def win_tie_loss(results, metric="accuracy", confidence=0.95):
     [['ema', 'random', 2, 0, 0], ['random', 'ema', 0, 0, 2]]
     """
     _check_confidence(confidence)
+    alpha = 1.0 - confidence
     rows = _curve_rows(results, metric)
     order = _strategies(rows)
     wide = _wide(rows, metric)
+    tests = {}  # (a, b) of an unordered pair, in order -> [(mean, low, high, p), ...]
+    for i, a in enumerate(order):
+        for b in order[i + 1 :]:
+            diff = _paired_differences(wide, a, b)
+            tests[a, b] = [
+                _difference(d.to_numpy(), confidence, sign_flip=False)
+                for _, d in diff.groupby(level="n_labeled", sort=True)
+            ]
+    p_values = [t["p_value"] for cells in tests.values() for t in cells]
+    adjusted = iter(holm_adjust(np.asarray(p_values, dtype=float)) if p_values else [])
+    for cells in tests.values():
+        for t in cells:
+            t["p_holm"] = next(adjusted)
+    family_size = int(np.count_nonzero(~np.isnan(np.asarray(p_values, dtype=float))))
     records = []
     for a in order:
         for b in order:
             if a == b:
                 continue
-            counts = dict(wins=0, ties=0, losses=0)
-            diff = _paired_differences(wide, a, b)
-            for _, d in diff.groupby(level="n_labeled", sort=True):
-                _, low, high = mean_interval(d.to_numpy(), confidence)
+            sign = 1 if (a, b) in tests else -1
+            counts = dict(wins=0, ties=0, losses=0, wins_holm=0, ties_holm=0, losses_holm=0)
+            for t in tests[(a, b) if sign == 1 else (b, a)]:
+                low, high = (t["low"], t["high"]) if sign == 1 else (-t["high"], -t["low"])
                 counts["wins" if low > 0 else "losses" if high < 0 else "ties"] += 1
-            records.append(dict(strategy=a, opponent=b, **counts, n_budgets=sum(counts.values())))
+                significant = t["p_holm"] <= alpha  # False for NaN: no comparison
+                ahead = sign * t["mean"] > 0
+                key = ("wins" if ahead else "losses") if significant else "ties"
+                counts[key + "_holm"] += 1
+            n_budgets = counts["wins"] + counts["ties"] + counts["losses"]
+            records.append(
+                dict(strategy=a, opponent=b, **counts, n_budgets=n_budgets, family_size=family_size)
+            )
     columns = ["strategy", "opponent", "wins", "ties", "losses", "n_budgets"]
+    columns += ["wins_holm", "ties_holm", "losses_holm", "family_size"]
     return pd.DataFrame(records, columns=columns)
 
 
-def win_tie_loss_matrix(table, value="w/t/l"):
+def win_tie_loss_matrix(table, value="w/t/l", adjusted=False):
     """Pivot a :func:`win_tie_loss` table into a strategy-by-opponent matrix.
 
     Parameters
@@ -293,6 +361,9 @@ def win_tie_loss_matrix(table, value="w/t/l"):
     value : {"w/t/l", "wins", "ties", "losses", "net"}, default="w/t/l"
         ``"w/t/l"``: strings such as ``"3/2/0"``; ``"net"``: wins minus
         losses; otherwise that count.
+    adjusted : bool, default=False
+        Count after Holm's correction over the table's family (the
+        ``*_holm`` columns) instead of each comparison on its own.
 
     Returns
     -------
@@ -313,11 +384,15 @@ def win_tie_loss_matrix(table, value="w/t/l"):
         raise ValueError(
             f"value must be one of {', '.join(map(repr, _WTL_VALUES))}; got {value!r}."
         )
-    missing = [c for c in ("strategy", "opponent", "wins", "ties", "losses") if c not in table]
+    counts = ("wins", "ties", "losses")
+    needed = ("strategy", "opponent", *(c + "_holm" if adjusted else c for c in counts))
+    missing = [c for c in needed if c not in table]
     if missing:
         raise ValueError(
             f"table lacks the column(s) {missing}; pass the table returned by win_tie_loss."
         )
+    if adjusted:
+        table = table.drop(columns=list(counts)).rename(columns={c + "_holm": c for c in counts})
     order = list(dict.fromkeys([*table["strategy"], *table["opponent"]]))
     if value == "w/t/l":
         cells = [f"{w}/{t}/{lo}" for w, t, lo in zip(table["wins"], table["ties"], table["losses"])]
@@ -387,11 +462,35 @@ def _paired_differences(wide, a, b):
     return (wide[a] - wide[b]).dropna()
 
 
-def _difference(diff, confidence):
+def _difference(diff, confidence, sign_flip=True):
     mean, low, high = mean_interval(diff, confidence)
+    p_value, p_sign_flip = _p_values(diff, sign_flip)
     return dict(
-        mean=mean, low=low, high=high, n_trials=len(diff), excludes_zero=bool(low > 0 or high < 0)
+        mean=mean,
+        low=low,
+        high=high,
+        n_trials=len(diff),
+        excludes_zero=bool(low > 0 or high < 0),
+        p_value=p_value,
+        p_sign_flip=p_sign_flip,
     )
+
+
+def _p_values(diff, sign_flip=True):
+    """Two-sided paired t and exact sign-flip p-values; NaN where there is nothing to test."""
+    d = np.asarray(diff, dtype=float)
+    d = d[~np.isnan(d)]
+    if len(d) < 2 or not np.any(d):
+        return math.nan, math.nan
+    if d.std() <= 1e-12 * np.abs(d).max():  # no spread (but rounding), non-zero mean:
+        p_value = 0.0  # the t statistic is infinite
+    else:
+        p_value = float(stats.ttest_1samp(d, 0.0).pvalue)
+    if not sign_flip:
+        return p_value, math.nan
+    if np.count_nonzero(d) <= _MAX_EXACT_FLIPS:
+        return p_value, sign_flip_test(d).p_value
+    return p_value, sign_flip_test(d, n_resamples=99_999, random_state=0).p_value
 
 
 def _normalized_area(x, y):

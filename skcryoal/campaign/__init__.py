@@ -16,18 +16,20 @@ campaign, through the same steps.
   ``pip install 'skcryoal[notebook]'``).
 - :class:`OracleAnnotator`, :func:`run_rounds` -- the loop with known labels.
 - :class:`NewerCampaignError` -- a campaign folder from a newer skcryoal.
+- :class:`CampaignFileError` -- a damaged ``campaign.sqlite`` or ``estimator.pkl``.
 """
 
 from ._campaign import Campaign
 from ._checkpoint import CheckpointError
 from ._oracle import OracleAnnotator, run_rounds
 from ._status import CampaignStatus
-from ._store import SCHEMA_VERSION, NewerCampaignError
+from ._store import SCHEMA_VERSION, CampaignFileError, NewerCampaignError
 from ._widget import CampaignWidget  # imports ipywidgets only when a widget is built
 
 __all__ = [
     "SCHEMA_VERSION",
     "Campaign",
+    "CampaignFileError",
     "CampaignStatus",
     "CampaignWidget",
     "CheckpointError",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +16,33 @@ from ._classes import ClassList
 from ._create import create_folder
 from ._files import FilesMixin
 from ._model import ModelMixin
-from ._pool import is_referenced, open_pool
+from ._pool import is_referenced, open_pool, source_fingerprint, source_signature
+from ._sheets import campaign_id
 from ._status import CampaignStatus
-from ._store import DB_NAME, Store
+from ._store import DB_NAME, CampaignFileError, Store
 from ._validation import check_annotator, check_ids
+
+
+def _load_template(path):
+    """Unpickle the campaign's estimator, or say which file is damaged and what to do."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise type(exc)(
+            exc.errno, f"cannot read the campaign's estimator {path}: {exc.strerror}", str(path)
+        ) from exc
+    try:
+        return pickle.loads(data)
+    except Exception as exc:  # unpickling runs arbitrary code; report any failure
+        raise CampaignFileError(
+            22,
+            f"{path} cannot be read back ({type(exc).__name__}: {exc}): the campaign's "
+            "estimator (the unfitted model every fit starts from) is damaged or was written "
+            "for other software versions. Restore it from a backup; or replace it, keeping the "
+            "labels: pickle.dump(CryoNetClassifier(classes=...), open(path, 'wb')) with the "
+            "campaign's settings.",
+            str(path),
+        ) from exc
 
 
 class Campaign(ModelMixin, FilesMixin):
@@ -83,7 +107,13 @@ class Campaign(ModelMixin, FilesMixin):
     Pool: an array pool is copied into the folder (``pool.npy``), unless
     created with ``copy_pool=False``: then the folder records its shape, dtype
     and a fingerprint, and :meth:`open` needs the same array as ``pool=``. A
-    pool given as a path is read in place and recorded by path.
+    pool given as a path is read in place and recorded by path, with a
+    fingerprint (a checksum of a few volumes spread through the pool): when
+    the campaign opens after the table changed (or first reads volumes), every
+    row is compared with the recorded particles. A re-sorted table is followed
+    (each particle is read from its new row, with a warning); edited, removed
+    or added rows, or replaced volume files, are refused with an error naming
+    the particles, so that labels never attach to other particles' volumes.
 
     Storage: SQLite in WAL mode with ``synchronous=FULL`` and a busy timeout,
     so concurrent annotators on one machine are safe. SQLite's locking is not
@@ -130,18 +160,23 @@ class Campaign(ModelMixin, FilesMixin):
         except BaseException:
             self._store.close()
             raise
-        self._classes = ClassList.from_texts(self._store.class_texts(), self._meta["class_kind"])
-        with open(folder / _specs.ESTIMATOR_FILE, "rb") as fh:
-            self._template = pickle.load(fh)
         self._model_cache = (None, None)
         self._pool_arg = pool
         self._volumes_ = volumes
-        if volumes is None and (pool is not None or is_referenced(self._meta["pool"])):
-            try:
-                self._volumes_ = self._open_volumes()  # a referenced pool is required and checked
-            except BaseException:
-                self._store.close()
-                raise
+        try:
+            self._classes = ClassList.from_texts(
+                self._store.class_texts(), self._meta["class_kind"]
+            )
+            self._template = _load_template(folder / _specs.ESTIMATOR_FILE)
+            if volumes is None and (
+                pool is not None or is_referenced(self._meta["pool"]) or self._source_changed()
+            ):
+                # a referenced pool is required and checked; a table changed since it was
+                # last checked is checked now, so that open refuses one that lost its particles
+                self._volumes_ = self._open_volumes()
+        except BaseException:
+            self._store.close()
+            raise
         remove_stray_temps(folder)
 
     # ----------------------------------------------------------- creation
@@ -159,9 +194,25 @@ class Campaign(ModelMixin, FilesMixin):
             No campaign in ``path``.
         NewerCampaignError
             The campaign was written by a newer skcryoal.
+        CampaignFileError
+            ``campaign.sqlite`` or ``estimator.pkl`` is damaged (the message
+            names the file).
+        OSError
+            The folder is not readable and writable (``PermissionError``), or
+            the disk failed.
         ValueError
             ``pool`` does not hold this campaign's particles or volume shape,
-            or is missing for a campaign whose pool was not copied.
+            or is missing for a campaign whose pool was not copied; or the
+            pool's table changed since it was last checked (rows edited,
+            removed or added; sampled volume files replaced), named in the
+            message. A re-sorted table is followed instead (see ``Pool`` in
+            :class:`Campaign`).
+
+        Warns
+        -----
+        UserWarning
+            The table was re-sorted (each particle is read from its new row);
+            a campaign of an earlier skcryoal got its pool's fingerprint.
         """
         return cls(path, pool=pool, annotator=annotator)
 
@@ -183,6 +234,7 @@ class Campaign(ModelMixin, FilesMixin):
         keep_checkpoints: int | None = None,
         warm_start_epochs: int | None = None,
         subsample: int | None = None,
+        particles=None,
     ) -> Campaign:
         """Create a campaign folder over a pool of subtomograms.
 
@@ -275,6 +327,20 @@ class Campaign(ModelMixin, FilesMixin):
             the same however large the pool. Recorded with each round
             (:meth:`rounds`, ``n_scored``). Not together with a strategy's own
             ``subsample``.
+        particles : DataFrame or None, default=None
+            The provenance of an array pool, one row per volume (row ``i``
+            describes ``pool[i]``): the table that
+            :func:`~skcryoal.io.extract_particles` or
+            :func:`~skcryoal.io.read_copick_subtomograms` returns with the
+            volumes. Every column is recorded for each particle, as the rows of
+            a table pool are (tomogram, coordinates, the input's own columns),
+            and so are the particle set's other STAR blocks (its ``attrs``, see
+            :func:`~skcryoal.io.read_particle_set`): :meth:`predict` then writes
+            class files that are the input set itself. Its label column seeds
+            the campaign as a table pool's does (``label_column``).
+            ``skcryoal_file`` and ``skcryoal_index`` are the campaign's own
+            (``pool.npy`` and the volume's row in it). None records only
+            that.
 
         Returns
         -------
@@ -285,9 +351,15 @@ class Campaign(ModelMixin, FilesMixin):
         FileExistsError
             ``path`` holds a campaign and ``overwrite`` is False.
         ValueError
-            Bad classes, labels that are not classes, a bad pool, a bad
+            Bad classes (class names that read as a missing value in sheets
+            and tables: ``None``, ``nan``, ``<NA>``, ``?``, ``.``), labels that
+            are not classes, a bad pool, an estimator that cannot be stored and
+            read back (e.g. an unknown torch ``device``), a bad
             ``warm_start_epochs`` or ``subsample``, or a ``subsample`` set on
-            the campaign and its strategy both.
+            the campaign and its strategy both; ``particles`` with a number of
+            rows other than the pool's volumes, or with a table pool.
+        TypeError
+            ``particles`` is not a DataFrame.
         """
         folder, annotator, volumes = create_folder(
             path,
@@ -304,6 +376,7 @@ class Campaign(ModelMixin, FilesMixin):
             keep_checkpoints=keep_checkpoints,
             warm_start_epochs=warm_start_epochs,
             subsample=subsample,
+            particles=particles,
         )
         campaign = cls.__new__(cls)
         campaign._load(folder, None, annotator, volumes)
@@ -329,6 +402,11 @@ class Campaign(ModelMixin, FilesMixin):
         return list(self._classes.values)
 
     @property
+    def campaign_id(self) -> str:
+        """The campaign's id, written into every label sheet it exports."""
+        return campaign_id(self._meta)
+
+    @property
     def n_particles(self) -> int:
         """Number of particles in the pool."""
         return int(self._meta["pool"]["n"])
@@ -348,11 +426,59 @@ class Campaign(ModelMixin, FilesMixin):
         """Particles scored per query round, or None (all that are free)."""
         return self._meta.get("subsample")
 
+    def _source_changed(self):
+        """Whether the pool's table (or a sampled file) changed since it was last checked."""
+        pool = self._meta["pool"]
+        if pool["kind"] != "path" or not os.path.exists(pool["source"]):
+            return False  # a moved table is reported when the volumes are needed
+        fingerprint = pool.get("source_fingerprint") or {}
+        if "stat" not in fingerprint:
+            return True  # created before fingerprints: checked, and recorded, now
+        return source_signature(pool["source"], fingerprint["files"]) != fingerprint["stat"]
+
     def _open_volumes(self):
         def rows():
             return [r for _, r in _tables.provenance(self)]
 
-        return open_pool(self.path, self._meta["pool"], rows, self._pool_arg)
+        X = open_pool(self.path, self._meta["pool"], rows, self._pool_arg)
+        if self._meta["pool"]["kind"] == "path" and self._pool_arg is None:
+            self._record_fingerprint(X)
+        return X
+
+    def _record_fingerprint(self, X):
+        """Record the fingerprint of a table pool that matched (missing, or the table touched)."""
+        pool = dict(self._meta["pool"])
+        old = pool.get("source_fingerprint") or {}
+        if old.get("volumes") is None:
+            new = source_fingerprint(X, [r for _, r in _tables.provenance(self)], pool["source"])
+        else:  # the files were checked against it: only their times changed
+            new = {**old, "stat": source_signature(pool["source"], old["files"])}
+        if new == old:
+            return
+        pool["source_fingerprint"] = new
+        self._meta["pool"] = pool
+        try:
+            self._store.set_meta("pool", pool)
+        except OSError as exc:
+            if old.get("volumes") is None:
+                warnings.warn(
+                    f"could not record the fingerprint of the pool {pool['source']} ({exc}); "
+                    "it is checked against the campaign's particle records each time.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            return
+        if old.get("volumes") is None:
+            warnings.warn(
+                f"{self.path}: this campaign was created by skcryoal "
+                f"{self._meta.get('skcryoal_version', '(an earlier version)')}, which recorded "
+                f"no fingerprint of the pool's volumes. Every row of the table "
+                f"{pool['source']} was checked against the campaign's particles, and a "
+                "fingerprint of their volumes was recorded now: later opens refuse a table or "
+                "files that changed. Nothing in the campaign was changed or lost.",
+                UserWarning,
+                stacklevel=4,
+            )
 
     @property
     def _volumes(self):
@@ -405,11 +531,12 @@ class Campaign(ModelMixin, FilesMixin):
         Raises
         ------
         ValueError
-            An unknown class, an id not in the campaign, a repeated id; nothing
-            is recorded then.
+            An unknown class, no label (None or NaN: skip a particle with
+            :meth:`skip`, withdraw a label with :meth:`undo`), an id not in the
+            campaign, a repeated id; nothing is recorded then.
         """
         ids = check_ids(ids, self.n_particles)
-        texts = self._classes.texts_of(labels, len(ids))
+        texts = self._classes.texts_of(labels, len(ids), ids=ids)
         annotator = check_annotator(annotator or self.annotator)
         if not ids:
             return None

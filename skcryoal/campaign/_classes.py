@@ -100,13 +100,14 @@ class ClassList:
             f"[{shown}{more}]; label with one of them (adding classes needs a new campaign)."
         )
 
-    def texts_of(self, labels, n, *, what="labels"):
+    def texts_of(self, labels, n, *, what="labels", ids=None):
         """Convert ``labels`` (one label, or one per id) to ``n`` stored texts.
 
         Every label is checked before anything is returned; the error names
-        each unknown label once.
+        each unknown label once, and the particles (``ids``) given no label
+        (None or NaN).
         """
-        if isinstance(labels, (str, bytes, numbers.Number, np.generic)):
+        if labels is None or isinstance(labels, (str, bytes, numbers.Number, np.generic)):
             labels = [labels] * n
         else:
             labels = list(labels)
@@ -115,6 +116,17 @@ class ClassList:
                     f"{what}: got {len(labels)} labels for {n} particle ids; pass one label "
                     "for all, or one per id."
                 )
+        missing = [k for k, label in enumerate(labels) if _is_missing(label)]
+        if missing:
+            where = [int(ids[k]) if ids is not None else k for k in missing]
+            shown = ", ".join(str(i) for i in where[:10]) + (" ..." if len(where) > 10 else "")
+            got = "None" if labels[missing[0]] is None else "NaN"
+            raise ValueError(
+                f"{what}: got no label ({got}) for particle(s) {shown}; a label must be one "
+                f"of the campaign's classes {self.values[:30]}. To skip a particle (it cannot "
+                "be labeled) use campaign.skip(ids); to withdraw a label use campaign.undo(). "
+                "Nothing was recorded."
+            )
         texts, unknown = [], []
         for label in labels:
             try:
@@ -130,6 +142,13 @@ class ClassList:
                 "Nothing was recorded."
             )
         return texts
+
+
+def _is_missing(label):
+    """Whether a label is None or a float NaN (no label, not a class)."""
+    if label is None:
+        return True
+    return isinstance(label, (float, np.floating)) and bool(np.isnan(label))
 
 
 def seed_texts(classes, y, n, *, source):

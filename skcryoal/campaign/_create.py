@@ -17,10 +17,12 @@ from ._pool import (
     pool_record,
     read_pool,
     save_array_pool,
+    source_fingerprint,
     to_json,
     tomo_name,
     with_channel,
 )
+from ._sheets import is_missing_like, new_campaign_id
 from ._store import DB_NAME, Store, now
 from ._validation import check_annotator
 from ._warm import check_warm_start_epochs, check_warm_startable
@@ -51,6 +53,7 @@ def create_folder(
     keep_checkpoints=None,
     warm_start_epochs=None,
     subsample=None,
+    particles=None,
 ):
     """Write a new campaign folder; see :meth:`Campaign.create`.
 
@@ -64,6 +67,7 @@ def create_folder(
     """
     folder = Path(path).absolute()
     class_list = ClassList(classes)
+    _check_class_names(class_list)
     annotator = check_annotator(annotator)
     existing = [name for name in (*OWNED, MODELS_DIR) if (folder / name).exists()]
     if existing and not overwrite and _holds_a_campaign(folder):
@@ -76,7 +80,7 @@ def create_folder(
         )
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(20, "a campaign is a folder; this is a file", str(folder))
-    source = read_pool(pool, label_column=label_column)
+    source = read_pool(pool, label_column=label_column, particles=particles)
     n = len(source.volumes)
     seeds, seed_annotator = {}, "table"
     if y is not None:
@@ -87,7 +91,8 @@ def create_folder(
             )
         seeds, seed_annotator = seed_texts(class_list, y, n, source="y"), "seed"
     elif source.labels is not None:
-        seeds = seed_texts(class_list, source.labels, n, source=f"the table {source.source}")
+        table = source.source or "particles"  # an array pool's particles= table
+        seeds = seed_texts(class_list, source.labels, n, source=f"the table {table}")
     if not isinstance(copy_pool, (bool, np.bool_)):
         raise TypeError(f"copy_pool must be True or False; got {copy_pool!r}.")
     reference = source.kind == "array" and not copy_pool
@@ -106,7 +111,11 @@ def create_folder(
     template = _specs.estimator_template(estimator, class_list, seed)
     warm_start_epochs = check_warm_start_epochs(warm_start_epochs)
     check_warm_startable(template, warm_start_epochs)
+    if source.kind == "path":
+        # what open checks: a re-sorted table is followed, changed rows or files refused
+        fingerprint = source_fingerprint(source.volumes, source.rows, source.source)
     meta = {
+        "campaign_id": new_campaign_id(),
         "created": now(),
         "skcryoal_version": __version__,
         "creator": annotator,
@@ -119,6 +128,7 @@ def create_folder(
             "n": n,
             "volume_shape": list(source.volume_shape),
             **({"copied": False, **pool_record(source.volumes)} if reference else {}),
+            **({"source_fingerprint": fingerprint} if source.kind == "path" else {}),
         },
         "columns": source.columns,
         "blocks": source.blocks,
@@ -149,6 +159,17 @@ def create_folder(
         X = source.volumes
         return folder, annotator, (X if len(X.shape) == 5 else with_channel(X))
     return folder, annotator, (source.volumes if source.kind == "path" else None)
+
+
+def _check_class_names(class_list):
+    """Refuse class names that sheets and tables read as a missing value."""
+    bad = [text for text in class_list.texts if is_missing_like(text)]
+    if bad:
+        raise ValueError(
+            f"class names {bad} read as a missing value in label sheets and particle tables "
+            "(CSV and STAR), where a label of that class would be taken for no label; name "
+            "the class otherwise (e.g. 'none_of_these', 'unknown'). Nothing was created."
+        )
 
 
 def _write(folder, source, template, strategy_bytes, meta, class_list, seeds, seed_annotator):

@@ -1,43 +1,34 @@
 """Files for people and for RELION: batch sheets, label sheets, predictions."""
 
 import math
-import re
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..io._tables import write_star as write_star_blocks
 from ..utils._atomic import atomic_output, atomic_write_text
+from ._model import no_model_error, warn_older_model, with_particle_ids
+from ._predictions import check_folder, write_outputs
+from ._sheets import SHEET_COLUMN, newer_label_check, read_stamps, sheet_label, sheet_stamp
 from ._store import labels_digest
-from ._tables import RESERVED, provenance, provenance_frame, shown_name
+from ._tables import provenance, provenance_frame, shown_name
 from ._validation import check_annotator
 
 _EMPTY = ("", "nan", "NaN", "<NA>", "None", "?", ".")
 
 
 # ---------------------------------------------------------------- writing
-def _star_ready(frame):
-    """Floats as shortest round-trip text (starfile would write 6 decimals)."""
-    out = frame.copy()
-    for column in out.columns:
-        values = out[column]
-        if pd.api.types.is_float_dtype(values):
-            out[column] = [("nan" if math.isnan(v) else repr(float(v))) for v in values]
-        elif values.dtype == object:
-            out[column] = [
-                "" if v is None else (repr(v) if isinstance(v, float) else str(v)) for v in values
-            ]
-    return out
-
-
 def write_star(path, frame, blocks=None):
-    """Write a STAR file atomically: the given extra blocks, then ``particles``."""
-    import starfile
+    """Write a STAR file atomically: ``frame`` as the particles, within ``blocks``.
 
-    data = {name: pd.DataFrame(block) for name, block in (blocks or {}).items()}
-    data["particles"] = _star_ready(frame)
+    ``blocks`` as :func:`skcryoal.io._tables.side_blocks` returns them (the
+    source table's other blocks, as given, and the particles' place); floats at
+    full precision (starfile would write 6 decimals).
+    """
     with atomic_output(path) as tmp:
-        starfile.write(data, tmp, overwrite=True)
+        write_star_blocks(tmp, frame, blocks)
     return Path(path)
 
 
@@ -59,9 +50,17 @@ def _unimported_rows(campaign, path, queued):
             pid = int(str(pid).strip())
         except ValueError:
             continue
-        if not _is_empty(label) and pid in queued:
+        if _filled(campaign, label) and pid in queued:
             rows.append(n)
     return rows
+
+
+def _filled(campaign, label):
+    """Whether a label cell holds something (a class, or a person's typo of one)."""
+    try:
+        return sheet_label(campaign._classes, label, "") is not None
+    except ValueError:
+        return True
 
 
 def export_batch(campaign, directory, *, per_page=24, overwrite=False):
@@ -95,6 +94,8 @@ def export_batch(campaign, directory, *, per_page=24, overwrite=False):
     sheet.insert(1, "round", [queue[int(i)][0] for i in ids])
     sheet.insert(2, "rank", [queue[int(i)][1] for i in ids])
     sheet["label"] = ""
+    # which campaign and export the sheet is: import refuses it elsewhere, and stale rows
+    sheet[SHEET_COLUMN] = sheet_stamp(campaign)
     files = {
         "csv": directory / "batch.csv",
         "star": directory / "batch.star",
@@ -167,7 +168,7 @@ def _same(recorded, given):
     return math.isclose(value, float(recorded), rel_tol=1e-6, abs_tol=1e-9)
 
 
-def import_labels(campaign, file, annotator=None):
+def import_labels(campaign, file, annotator=None, *, replace_newer=False):
     """Validate a label sheet whole, then apply it in one transaction (Campaign.import_labels)."""
     path = Path(file)
     sheet = _read_sheet(path)
@@ -178,11 +179,12 @@ def import_labels(campaign, file, annotator=None):
             f"export_batch); missing {missing}. Columns found: {list(sheet.columns)[:20]}."
         )
     annotator = check_annotator(annotator or campaign.annotator)
+    stamps = read_stamps(campaign, sheet, path)
     rows = dict(provenance(campaign))
     checked = [
         (shown_name(c), c) for c in campaign._meta["columns"] if shown_name(c) in sheet.columns
     ]
-    errors, items, seen, n_empty = [], [], {}, 0
+    errors, items, seen, n_empty, stamped = [], [], {}, 0, []
     for line, record in enumerate(sheet.to_dict("records"), start=1):
         where = f"row {line}"
         raw = str(record["particle_id"]).strip()
@@ -205,21 +207,30 @@ def import_labels(campaign, file, annotator=None):
                     f"{where}: {shown} is {record[shown]!r} in the sheet but "
                     f"{rows[pid].get(column)!r} in the campaign"
                 )
-        label = record["label"]
-        if _is_empty(label):
+        try:
+            text = sheet_label(campaign._classes, record["label"], where)
+        except ValueError as exc:
+            errors.append(str(exc))
+            continue
+        if text is None:
             n_empty += 1
             continue
-        try:
-            items.append((pid, campaign._classes.to_text(label, where=f" in {where}")))
-        except ValueError:
-            errors.append(f"{where}: unknown class {label!r}")
+        items.append((pid, text))
+        stamped.append((line, pid, text, stamps[line - 1]))
     if errors:
         shown = "\n  - ".join(errors[:20]) + ("\n  - ..." if len(errors) > 20 else "")
         raise ValueError(
             f"{path}: {len(errors)} problem(s), nothing was imported. Classes are "
             f"{campaign.classes}.\n  - {shown}"
         )
-    action, n = campaign._store.record("import", annotator, items, skip_unchanged=True)
+    action, n = campaign._store.record(
+        "import",
+        annotator,
+        items,
+        skip_unchanged=True,
+        check=newer_label_check(campaign, path, annotator, stamped, replace_newer),
+        sheets=[stamp[0] for stamp in stamps if stamp is not None],
+    )
     return {"action_id": action, "n_labeled": n, "n_unchanged": len(items) - n, "n_empty": n_empty}
 
 
@@ -247,12 +258,10 @@ def _probabilities(model, X):
     return proba, deviation
 
 
-def _safe(name):
-    return re.sub(r"[^A-Za-z0-9_.+-]", "_", str(name)) or "class"
-
-
 def predict(campaign, out_dir, *, fit=True, on_epoch=None):
     """Predict every particle and write the tables; see Campaign.predict."""
+    out_dir = Path(os.path.abspath(out_dir))  # normalized: its name names the staging folder
+    check_folder(out_dir)  # before a fit: what is in the way is said at once
     labels = campaign._current_labels()
     model, record = campaign._latest_model()
     stale = record is None or record["labels_digest"] != labels_digest(labels)
@@ -260,10 +269,11 @@ def predict(campaign, out_dir, *, fit=True, on_epoch=None):
         campaign.fit(on_epoch=on_epoch)
         model, record = campaign._latest_model()
     if model is None:
-        raise ValueError(
-            "no model is fitted yet; label at least 2 particles and call campaign.fit() first."
-        )
-    proba, deviation = _probabilities(model, campaign._volumes)
+        raise no_model_error(campaign)  # none fitted yet, or no checkpoint can be loaded
+    warn_older_model(campaign, record, "predicting")
+    every = np.arange(campaign.n_particles)  # every particle is predicted, skipped ones too
+    with with_particle_ids(campaign, every, "they cannot be predicted", skippable=False):
+        proba, deviation = _probabilities(model, campaign._volumes)
     classes = list(getattr(model, "classes_", campaign.classes))
     best = proba.argmax(axis=1)
     predicted = [campaign._classes.value(campaign._classes.to_text(classes[k])) for k in best]
@@ -280,60 +290,7 @@ def predict(campaign, out_dir, *, fit=True, on_epoch=None):
     frame["final_source"] = ["prediction" if h is None else "label" for h in human]
     frame["model_id"] = record["model_id"]
 
-    out_dir = Path(out_dir)
-    (out_dir / "classes").mkdir(parents=True, exist_ok=True)
-    blocks = campaign._meta.get("blocks") or {}
-    files = {
-        "star": write_star(out_dir / "predictions.star", frame, blocks),
-        "csv": write_csv(out_dir / "predictions.csv", frame.fillna({"label": ""})),
-        "classes": {},
-        "model_id": record["model_id"],
-    }
-    relion = _relion_rows(campaign)
-    final_arr = np.asarray([str(v) for v in final], dtype=object)
-    for k, cls in enumerate(campaign.classes):
-        members = np.flatnonzero(final_arr == str(cls))
-        if len(members) == 0:
-            continue
-        rows = _with_class(relion.iloc[members].reset_index(drop=True), k, cls)
-        path = out_dir / "classes" / f"class_{k:02d}_{_safe(cls)}.star"
-        files["classes"][cls] = write_star(path, rows, blocks)
-    for stale_file in (out_dir / "classes").glob("class_*.star"):
-        if stale_file not in files["classes"].values():
-            stale_file.unlink(missing_ok=True)
-    return files
-
-
-def _with_class(frame, k, cls):
-    """Label the rows of one class file: RELION's class number and skcryoal's label column."""
-    from ..io._tables import INT_LABEL_COLUMN, TEXT_LABEL_COLUMN, encode_text_label
-
-    frame = frame.drop(columns=[INT_LABEL_COLUMN, TEXT_LABEL_COLUMN], errors="ignore")
-    frame["rlnClassNumber"] = k + 1
-    if isinstance(cls, str):
-        frame[TEXT_LABEL_COLUMN] = encode_text_label(cls)
-    else:
-        frame[INT_LABEL_COLUMN] = cls
-    return frame
-
-
-def _relion_rows(campaign):
-    """The source table's own columns, with absolute image names where files are known."""
-    rows = [row for _, row in provenance(campaign)]
-    if campaign._meta["pool"]["kind"] != "path":
-        frame = provenance_frame(campaign)
-        return frame[[c for c in frame.columns if c not in RESERVED or c == "particle_id"]]
-    own = ("skcryoal_file", "skcryoal_index")
-    columns = [c for c in campaign._meta["columns"] if c not in own]
-    frame = pd.DataFrame({c: [r.get(c) for r in rows] for c in columns})
-    counts = pd.Series([r["skcryoal_file"] for r in rows]).value_counts()
-    names = []
-    for r in rows:
-        original = r.get("rlnImageName")
-        stack = "@" in str(original) if original is not None else counts[r["skcryoal_file"]] > 1
-        names.append(f"{r['skcryoal_index']}@{r['skcryoal_file']}" if stack else r["skcryoal_file"])
-    frame["rlnImageName"] = names
-    return frame
+    return write_outputs(campaign, out_dir, frame, proba, classes, final, record["model_id"])
 
 
 class FilesMixin:
@@ -343,8 +300,9 @@ class FilesMixin:
         """Write the queued particles as orthoslice sheets and a label sheet to fill in.
 
         Writes into ``directory`` (created): ``batch.csv`` and ``batch.star``, the
-        label sheet (``particle_id``, ``round``, ``rank``, every provenance column
-        and an empty ``label`` column); ``batch-page-NNN.png``, orthoslice sheets
+        label sheet (``particle_id``, ``round``, ``rank``, every provenance column,
+        an empty ``label`` column and ``skcryoal_sheet``, which identifies the
+        campaign and this export: leave it as it is); ``batch-page-NNN.png``, orthoslice sheets
         (central XY, XZ and YZ slices, titled ``#particle_id``) of ``per_page``
         particles each, in rank order; and ``batch.pdf`` with all pages. Every
         file is written atomically, the sheets last (a volume that cannot be
@@ -375,20 +333,28 @@ class FilesMixin:
         """
         return export_batch(self, directory, per_page=per_page, overwrite=overwrite)
 
-    def import_labels(self, file, annotator=None):
+    def import_labels(self, file, annotator=None, *, replace_newer=False):
         """Import a filled label sheet (CSV or STAR): validated whole, applied all or nothing.
 
         The sheet needs ``particle_id`` and ``label`` columns (as written by
         :meth:`export_batch`); every other column that names a provenance
         column (``rlnImageName``, coordinates, ``skcryoal_file``...) must agree
         with the campaign's record, so a sheet sorted or edited out of step
-        with its ids is caught. Rows with an empty label are not labelled yet
-        and are ignored; rows repeating the annotator's current label are not
-        recorded twice. Everything is checked before anything is written: an
-        unknown class, a particle id not in the campaign, a particle listed
-        twice, or a row disagreeing with the provenance raises one error that
-        lists every problem, and nothing is imported. The labels are recorded
-        in one transaction (one action, withdrawn as a whole by :meth:`undo`).
+        with its ids is caught. The ``skcryoal_sheet`` column says which
+        campaign exported the sheet: a sheet of another campaign is refused. A
+        sheet without it (exported by an earlier skcryoal, or made by hand) is
+        imported with a warning. Rows with an empty label (or ``nan``,
+        ``None``, ``?``, ``.``, unless that is a class's name) are not
+        labelled yet and are ignored; rows repeating the annotator's current
+        label are not recorded twice. A row that would replace a label the
+        same annotator gave *after* the sheet was exported (an old sheet
+        imported again) is refused, unless ``replace_newer``; a correction
+        made in the sheet itself since its last import is applied.
+        Everything is checked before anything is written: an unknown class, a
+        particle id not in the campaign, a particle listed twice, or a row
+        disagreeing with the provenance raises one error that lists every
+        problem, and nothing is imported. The labels are recorded in one
+        transaction (one action, withdrawn as a whole by :meth:`undo`).
 
         Parameters
         ----------
@@ -396,41 +362,84 @@ class FilesMixin:
             ``.csv`` or ``.star``.
         annotator : str or None, default=None
             Defaults to the handle's ``annotator``.
+        replace_newer : bool, default=False
+            Apply rows that replace labels the annotator gave after the sheet
+            was exported (a warning lists them) instead of refusing the sheet.
 
         Returns
         -------
         summary : dict
             ``action_id`` (None if nothing new), ``n_labeled``,
             ``n_unchanged``, ``n_empty``.
+
+        Raises
+        ------
+        ValueError
+            Any problem of the sheet (listed together), a sheet exported by
+            another campaign, or rows replacing newer labels (listed with the
+            particle, the label in force and the sheet's).
+
+        Warns
+        -----
+        UserWarning
+            The sheet has no ``skcryoal_sheet`` column; or, with
+            ``replace_newer``, the newer labels it replaces.
         """
-        return import_labels(self, file, annotator=annotator)
+        return import_labels(self, file, annotator=annotator, replace_newer=replace_newer)
 
     def predict(self, out_dir, *, fit=True, on_epoch=None):
         """Predict every particle; write tables for people and STAR files for RELION.
 
-        Writes into ``out_dir`` (created), atomically:
+        Writes the output set into ``out_dir`` (a folder of its own, created):
 
         - ``predictions.star`` and ``predictions.csv``, one row per particle:
-          ``particle_id``, every provenance column unchanged, the current
-          human ``label`` (empty if none), ``predicted_class`` and its
-          ``probability`` (task model), ``mean_deviation`` (KL divergence of
-          the task model's posterior from the EMA mean model's, the score of
+          ``particle_id``, every provenance column as recorded (the volume's
+          file column, ``skcryoalImageName`` or ``rlnImageName``, named
+          relative to ``out_dir``, so that
+          ``read_subtomograms("out_dir/predictions.star")`` reads the volumes
+          from any working folder), the current human ``label`` (empty if
+          none), ``predicted_class`` and its ``probability`` (task model),
+          ``mean_deviation`` (KL divergence of the task model's posterior
+          from the EMA mean model's, the score of
           :class:`~skcryoal.EMADeviationQuery`: high where the two models
           disagree, a second confidence signal; NaN for models without a
           mean model), ``final_class`` (the human label where there is one,
           else the prediction), ``final_source`` (``"label"`` or
-          ``"prediction"``) and ``model_id``;
-        - ``classes/class_NN_<name>.star``, the source table's own rows (and
-          its other blocks, e.g. optics) of each ``final_class``, for RELION
-          subtomogram averaging: ``rlnImageName`` made absolute
-          (``index@/abs/file``) so that the file works from any folder,
-          ``rlnClassNumber`` set to ``NN + 1`` and the class in
-          ``skcryoalLabelText`` (or ``skcryoalLabel`` for integer classes), so
-          that :func:`~skcryoal.io.read_subtomograms` reads it back labeled.
+          ``"prediction"``) and ``model_id``; the STAR file within the
+          source table's other blocks;
+        - ``classes/class_NN_<name>.star``, per ``final_class``, the particle
+          set the campaign was created from, restricted to that class: every
+          block of the source STAR file (``data_general``, ``data_optics``...)
+          and every column of its rows as given, under their names
+          (``rlnClassNumber``, ``rlnOpticsGroup``, RELION's ``rlnImageName``),
+          so that RELION 5, Warp/M and copick take it as is; plus skcryoal's
+          columns: the class in ``skcryoalLabelText`` (``skcryoalLabel`` for
+          integer classes; these two are skcryoal's own label columns),
+          ``skcryoalParticleId``, ``skcryoalClassNumber`` (``NN + 1``),
+          ``skcryoalClassProbability`` (the model's probability of the
+          class), ``skcryoalClassSource`` (``"label"`` or ``"prediction"``)
+          and ``skcryoalModelId``. For a pool read from files, the volume's
+          file column is made absolute (``index@/abs/file``), so
+          :func:`~skcryoal.io.read_subtomograms` reads the class file back,
+          labeled, from any folder. The source is the
+          pool table (for ``skcryoal extract`` and ``campaign new`` on a
+          particle set: the input set itself, see :ref:`ug-tomograms`), or the
+          ``particles=`` table of :meth:`create`.
+
+        The whole set is written into a new folder beside ``out_dir`` and
+        switched in at once: on Linux the two folders are exchanged
+        atomically, so that a reader, or a process killed at any moment,
+        finds the previous set or the new one, never a mix (elsewhere a kill
+        between two renames leaves the previous set hidden beside
+        ``out_dir``, as ``.NAME.*.old``). The hidden ``.NAME.*.new`` folder
+        of a killed run is removed by a later ``predict`` into ``out_dir``
+        once it is an hour old.
 
         Parameters
         ----------
         out_dir : str or path-like
+            A new folder, or one written by ``predict``. A folder holding
+            anything else is refused: it is replaced whole.
         fit : bool, default=True
             Fit first if the latest model was not fitted on the current labels.
         on_epoch : callable or None, default=None
@@ -441,5 +450,11 @@ class FilesMixin:
         files : dict
             ``star``, ``csv`` (Path), ``classes`` (dict class -> Path, classes
             with particles only) and ``model_id``.
+
+        Raises
+        ------
+        FileExistsError
+            ``out_dir`` holds files that ``predict`` did not write (they are
+            named); nothing is written.
         """
         return predict(self, out_dir, fit=fit, on_epoch=on_epoch)

@@ -124,11 +124,67 @@ def _interrupt_guard():
 
 
 def labeled_arrays(campaign, labels):
-    """Return (ids, X, y) of the given ``{particle_id: label_text}``, ids sorted."""
+    """Return (ids, X, y) of the given ``{particle_id: label_text}``, ids sorted.
+
+    A labeled volume with NaN or infinite values is refused by particle id (the
+    estimator would only see rows of this subset).
+    """
     ids = np.array(sorted(labels), dtype=np.int64)
     X = np.asarray(campaign._volumes[ids], dtype=np.float32) if len(ids) else None
+    if X is not None:
+        bad = ids[~_finite_rows(X)]
+        if len(bad):
+            raise nonfinite_particles_error(bad, "the model cannot be trained on them")
     values = [campaign._classes.value(labels[i]) for i in ids]
     return ids, X, np.asarray(values)
+
+
+_FINITE_CHUNK = 64
+
+
+def _finite_rows(X):
+    """Whether each row of ``X`` is finite in float32 (a bool array)."""
+    finite = np.ones(len(X), dtype=bool)
+    for start in range(0, len(X), _FINITE_CHUNK):
+        with np.errstate(over="ignore", invalid="ignore"):
+            batch = np.asarray(X[start : start + _FINITE_CHUNK], dtype=np.float32)
+        finite[start : start + len(batch)] = np.isfinite(batch.reshape(len(batch), -1)).all(axis=1)
+    return finite
+
+
+def nonfinite_particles(volumes, ids):
+    """The particle ids among ``ids`` whose volumes hold NaN or infinite values."""
+    ids = np.asarray(ids, dtype=np.int64)
+    chunks = [ids[start : start + _FINITE_CHUNK] for start in range(0, len(ids), _FINITE_CHUNK)]
+    bad = [chunk[~_finite_rows(volumes[chunk])] for chunk in chunks]
+    return np.concatenate(bad) if bad else ids[:0]
+
+
+def nonfinite_particles_error(bad, why, skippable=True):
+    """The error naming the campaign's particles whose volumes are not finite."""
+    ids = ", ".join(str(int(i)) for i in bad[:10])
+    fix = f", or skip the particles (campaign.skip([{ids}]))" if skippable else ""
+    return ValueError(
+        f"particle(s) {ids}{' ...' if len(bad) > 10 else ''} of the campaign ({len(bad)} in "
+        "all) hold NaN or infinite values (|x| > 3.4e38 counts as infinite: the model "
+        f"computes in float32); {why}. Repair those volumes in the pool{fix}."
+    )
+
+
+@contextlib.contextmanager
+def with_particle_ids(campaign, ids, why, skippable=True):
+    """Turn a failure over the rows of ``ids`` into an error naming the NaN particles.
+
+    The estimator or strategy only sees rows of a subset, so its own message
+    would name subset rows; on failure only, the particles are looked up.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        bad = nonfinite_particles(campaign._volumes, ids)
+        if len(bad):
+            raise nonfinite_particles_error(bad, why, skippable) from exc
+        raise
 
 
 def _seeded(template, random_state):
@@ -308,6 +364,44 @@ def _warm_plan(campaign, params, warm_start):
     return record["model_id"], previous, epochs
 
 
+def _unloadable(campaign):
+    """Say which newer checkpoints the last ``_latest_model()`` could not load, or ''."""
+    failures = getattr(campaign, "_checkpoint_failures", [])
+    if not failures:
+        return ""
+    record, error = failures[0]
+    more = f" (and {len(failures) - 1} older one(s))" if len(failures) > 1 else ""
+    return (
+        f"the checkpoint of the latest model #{record['model_id']} cannot be loaded{more}: "
+        f"{str(error).rstrip('.')}"
+    )
+
+
+def no_model_error(campaign):
+    """The error for a step that needs a model when none can be loaded."""
+    why = _unloadable(campaign)
+    if not why:
+        return ValueError(
+            "no model is fitted yet; label at least 2 particles and call campaign.fit() first."
+        )
+    return ValueError(
+        f"no model can be loaded: {why}. Fit a new model on the current labels "
+        "(campaign.fit(), or predict with fit=True); the unreadable file can then be deleted."
+    )
+
+
+def warn_older_model(campaign, record, doing, stacklevel=3):
+    """Warn that ``doing`` uses an older model because newer checkpoints cannot be loaded."""
+    why = _unloadable(campaign)
+    if why and record is not None:
+        warnings.warn(
+            f"{why}; {doing} with the older model #{record['model_id']} instead. Fit a new "
+            "model (campaign.fit()) to use the current labels.",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
 def _metrics(estimator, X, y, classes, seconds):
     accuracy = float(np.mean(np.asarray(estimator.predict(X)) == y))
     counts = {t: 0 for t in classes.texts}
@@ -400,6 +494,16 @@ def _select_round(campaign, spec, eligible, labels, n, seed=None):
     requires_fit = getattr(strategy, "requires_fit", True)
     model, record = campaign._latest_model() if requires_fit else (None, None)
     cold = requires_fit and model is None
+    if cold and _unloadable(campaign):
+        warnings.warn(
+            f"{_unloadable(campaign)}; with no model to rank them, this round is a random "
+            "selection (recorded as a cold start). Fit a new model (campaign.fit(), or query "
+            "with fit=True) to query with a model.",
+            UserWarning,
+            stacklevel=4,
+        )
+    elif requires_fit:
+        warn_older_model(campaign, record, "this round ranks the particles", stacklevel=4)
     used = RandomQuery(random_state=seed) if cold else strategy
     kwargs = {}
     if not cold and _takes(used, "X_labeled") and labels:
@@ -407,7 +511,8 @@ def _select_round(campaign, spec, eligible, labels, n, seed=None):
     learner = ActiveLearner(model, query_strategy=used) if model is not None else None
     # the campaign's subsample: the strategy sees a lazy view of these rows only
     offered = eligible if cold else subsample_rows(eligible, campaign._meta.get("subsample"), seed)
-    idx = used(learner, RowSubset(campaign._volumes, offered), n_instances=n, **kwargs)
+    with with_particle_ids(campaign, offered, "the strategy cannot score them"):
+        idx = used(learner, RowSubset(campaign._volumes, offered), n_instances=n, **kwargs)
     if isinstance(idx, tuple):  # a modAL strategy of the (indices, X) kind
         idx = idx[0]
     idx = np.asarray(idx).ravel()
@@ -454,7 +559,15 @@ def make_learner(campaign):
     """An ActiveLearner over the latest model and all current labels."""
     from ..learner import ActiveLearner
 
-    model, _ = campaign._latest_model()
+    model, record = campaign._latest_model()
+    if model is None and _unloadable(campaign):
+        warnings.warn(
+            f"{_unloadable(campaign)}; the learner wraps an unfitted estimator. Fit a new "
+            "model (campaign.fit()) first.",
+            UserWarning,
+            stacklevel=4,
+        )
+    warn_older_model(campaign, record, "the learner is built", stacklevel=4)
     estimator = model if model is not None else clone(campaign._template)
     spec = campaign._meta["strategy"]
     seed = round_seed(campaign._meta["seed"], len(campaign._store.rounds()) + 1)
@@ -470,13 +583,20 @@ class ModelMixin:
     """The model methods of :class:`Campaign` (fit, query, learner, latest model)."""
 
     def _latest_model(self):
-        """Return (estimator, record) of the latest loadable model, or (None, None)."""
+        """Return (estimator, record) of the latest loadable model, or (None, None).
+
+        The checkpoints that could not be loaded on the way (newer than the
+        model returned) are left in ``_checkpoint_failures`` as (record, error).
+        """
+        failures = []
+        self._checkpoint_failures = failures
         for record in reversed(self._store.models()):
             if self._model_cache[0] == record["model_id"]:
                 return self._model_cache[1], record
             try:
                 model = load_checkpoint(self.path, record)
-            except CheckpointError:
+            except CheckpointError as exc:
+                failures.append((record, exc))
                 continue  # an incomplete file is never loaded; fall back to an older one
             self._model_cache = (record["model_id"], model)
             return model, record

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import numbers
 import pickle
+import warnings
 
 import numpy as np
 from sklearn.base import clone
@@ -192,7 +193,47 @@ def estimator_template(estimator, classes, seed):
                 f"the estimator's {key}={list(value)} differ from the campaign's classes "
                 f"{classes.values}; leave {key}=None or make them equal."
             )
+    _check_devices(params)
+    _check_reloads(template)
     return template
+
+
+def _check_devices(params):
+    """Refuse a ``device`` parameter that torch does not know (every later open would fail)."""
+    for key, value in params.items():
+        if not (key == "device" or key.endswith("__device")) or value is None:
+            continue
+        import torch
+
+        try:
+            torch.device(value)
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"the estimator's {key}={value!r} is not a torch device ({exc}); use 'cpu', "
+                "'cuda', 'cuda:1' or 'mps'. Nothing was created."
+            ) from None
+
+
+def _check_reloads(template):
+    """Refuse an estimator that is not read back from its pickle as it will be on every open."""
+    try:
+        data = pickle.dumps(template, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        raise TypeError(
+            f"the estimator cannot be pickled ({exc}); the campaign stores it in its folder. "
+            "Nothing was created."
+        ) from exc
+    try:
+        with warnings.catch_warnings():
+            # e.g. skorch's "cuda is not available here": the folder may be used elsewhere
+            warnings.simplefilter("ignore")
+            pickle.loads(data)
+    except Exception as exc:
+        raise ValueError(
+            f"the estimator {type(template).__name__} is stored in the campaign folder but "
+            f"cannot be read back ({type(exc).__name__}: {exc}), so the campaign could never "
+            "be opened; check its parameters. Nothing was created."
+        ) from exc
 
 
 def save_specs(folder, template, strategy_bytes):

@@ -16,11 +16,13 @@ back whatever was current before it (including another annotator's label).
 """
 
 import contextlib
+import errno
 import hashlib
 import json
 import sqlite3
 import threading
 from datetime import datetime, timezone
+from pathlib import Path
 
 #: version of the schema below; a store of a newer version is refused
 SCHEMA_VERSION = 1
@@ -82,6 +84,15 @@ CREATE TABLE models (
 );
 """
 
+# which label sheet each import came from (created on the first import of a sheet)
+_SHEET_IMPORTS = """
+CREATE TABLE IF NOT EXISTS sheet_imports (
+    action_id INTEGER NOT NULL REFERENCES actions (action_id),
+    sheet TEXT NOT NULL,
+    PRIMARY KEY (action_id, sheet)
+)
+"""
+
 # latest event per particle among actions not undone (undo events excluded)
 _CURRENT = """
 SELECT e.particle_id, e.kind, e.label, a.annotator, a.time, e.event_id
@@ -113,6 +124,118 @@ class NewerCampaignError(RuntimeError):
     """The campaign was written by a newer skcryoal (a newer store schema)."""
 
 
+class CampaignFileError(OSError):
+    """A file of a campaign folder is damaged or is not what the campaign wrote.
+
+    Raised for a ``campaign.sqlite`` that is not a readable SQLite database and
+    for an ``estimator.pkl`` that cannot be unpickled; the message names the
+    file and what to do. An :class:`OSError`, so that scripts handling I/O
+    failures handle it too.
+    """
+
+    def __str__(self):
+        return str(self.strerror) if self.strerror else super().__str__()
+
+
+# SQLite failures of the disk or the folder, as the OSError a file write gives
+_SQLITE_CAUSES = {
+    "SQLITE_READONLY": (
+        errno.EACCES,
+        "the database or its folder is read-only",
+        "make the folder and its files writable (chmod -R u+w FOLDER), or copy the campaign "
+        "folder to a writable place and work there",
+    ),
+    "SQLITE_CANTOPEN": (
+        errno.EACCES,
+        "SQLite cannot open it (the folder must be readable and writable: SQLite keeps "
+        "campaign.sqlite-wal and campaign.sqlite-shm beside it)",
+        "make the folder and its files readable and writable (chmod -R u+w FOLDER), or copy "
+        "the campaign folder to a writable place and work there",
+    ),
+    "SQLITE_FULL": (
+        errno.ENOSPC,
+        "the disk is full",
+        "free some space on that disk and run the step again",
+    ),
+    "SQLITE_IOERR": (
+        errno.EIO,
+        "a disk I/O error (a full or failing disk, a removed drive, or a network file system)",
+        "check the disk (and keep the folder on a local disk), then run the step again",
+    ),
+    "SQLITE_BUSY": (
+        errno.EBUSY,
+        "another process held it locked for longer than the busy timeout",
+        "wait for that process (a fit or a long import) to finish, then run the step again",
+    ),
+}
+_SQLITE_DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+
+
+def _sqlite_cause(exc):
+    """The primary SQLite result code of ``exc`` (``SQLITE_READONLY``...), or ''."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    primary = next((k for k in (*_SQLITE_CAUSES, *_SQLITE_DAMAGED) if name.startswith(k)), "")
+    if primary:
+        return primary
+    text = str(exc).lower()  # Python < 3.11 has no sqlite_errorname
+    for words, code in (
+        ("readonly", "SQLITE_READONLY"),
+        ("unable to open", "SQLITE_CANTOPEN"),
+        ("disk is full", "SQLITE_FULL"),
+        ("disk i/o", "SQLITE_IOERR"),
+        ("locked", "SQLITE_BUSY"),
+        ("not a database", "SQLITE_NOTADB"),
+        ("malformed", "SQLITE_CORRUPT"),
+    ):
+        if words in text:
+            return code
+    return ""
+
+
+def storage_error(exc, path):
+    """Return the error to raise for an SQLite failure of the store ``path``, or None.
+
+    A damaged file gives a :class:`CampaignFileError`; a read-only folder, a
+    full disk, an I/O error or a lock held too long an :class:`OSError` (with
+    its errno: ``PermissionError`` for a read-only folder) naming the database,
+    the cause and what to do. Other failures (a table missing from the store of
+    an interrupted creation...) give None: the caller decides.
+    """
+    cause = _sqlite_cause(exc)
+    path = Path(path)
+    if cause in _SQLITE_DAMAGED:
+        return CampaignFileError(
+            errno.EINVAL,
+            f"{path} is not a readable campaign database ({exc}): the file is damaged or is "
+            "not a campaign's. The labels, query rounds and models of a campaign are recorded "
+            "only in it: restore it from a backup (with campaign.sqlite-wal beside it, if "
+            "there was one), or start a new campaign in the folder (overwrite=True replaces "
+            "this one).",
+            str(path),
+        )
+    if cause not in _SQLITE_CAUSES:
+        return None
+    code, why, fix = _SQLITE_CAUSES[cause]
+    return OSError(
+        code,
+        f"cannot use the campaign database {path}: {why} ({exc}); {fix}. "
+        "Nothing of the step in progress was recorded.".replace("FOLDER", str(path.parent)),
+        str(path),
+    )
+
+
+@contextlib.contextmanager
+def _translated(path):
+    """Re-raise SQLite failures of the disk or the file as clear errors (see storage_error)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        error = storage_error(exc, path)
+        if error is None:
+            raise
+        raise error from exc
+
+
 class Store:
     """A campaign's database: one connection, used under a lock.
 
@@ -139,20 +262,35 @@ class Store:
         self._conn = self.connect()
 
     def connect(self):
-        """Open the connection and set the durability pragmas."""
-        conn = sqlite3.connect(
-            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            conn.close()
-            raise OSError(
-                f"{self.path}: SQLite could not switch to WAL mode (got {mode!r}); the "
-                "campaign folder must be on a local file system that supports it."
-            )
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
+        """Open the connection and set the durability pragmas.
+
+        Raises
+        ------
+        CampaignFileError
+            The file is not a readable SQLite database.
+        OSError
+            The folder is not readable and writable, or its file system does
+            not support SQLite's WAL mode.
+        """
+        conn = None
+        try:
+            with _translated(self.path):
+                conn = sqlite3.connect(
+                    self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+                )
+                conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise OSError(
+                        f"{self.path}: SQLite could not switch to WAL mode (got {mode!r}); the "
+                        "campaign folder must be on a local file system that supports it."
+                    )
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
         return conn
 
     def close(self):
@@ -162,19 +300,31 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self):
-        """Run a block as one write transaction; roll back on any error."""
-        with self._lock:
+        """Run a block as one write transaction; roll back on any error.
+
+        A read-only folder, a full disk or a damaged file raise the clear
+        errors of :func:`storage_error`; nothing of the block is recorded then.
+        """
+        with self._lock, _translated(self.path):
             cur = self._conn.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
                 yield cur
             except BaseException:
-                cur.execute("ROLLBACK")
+                if self._conn.in_transaction:  # SQLite may have rolled back already
+                    with contextlib.suppress(sqlite3.Error):
+                        cur.execute("ROLLBACK")
                 raise
-            cur.execute("COMMIT")
+            try:
+                cur.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        cur.execute("ROLLBACK")
+                raise
 
     def _read(self, sql, params=()):
-        with self._lock:
+        with self._lock, _translated(self.path):
             return self._conn.execute(sql, params).fetchall()
 
     # ----------------------------------------------------------- creation
@@ -322,7 +472,7 @@ class Store:
         )
         return cur.lastrowid
 
-    def record(self, kind, annotator, items, *, skip_unchanged=False):
+    def record(self, kind, annotator, items, *, skip_unchanged=False, check=None, sheets=()):
         """Record one action (``label``, ``skip`` or ``import``) in one transaction.
 
         Parameters
@@ -333,6 +483,13 @@ class Store:
         skip_unchanged : bool, default=False
             Leave out particles whose current label, by the same annotator, is
             already the given one (re-importing a sheet records nothing twice).
+        check : callable or None, default=None
+            ``check(cur)``, run in the transaction before anything is written
+            (so that what it reads cannot change before the write); an
+            exception it raises records nothing.
+        sheets : iterable of str, default=()
+            The ids of the label sheets an import comes from, recorded with
+            the action (see :meth:`sheet_actions`).
 
         Returns
         -------
@@ -341,6 +498,8 @@ class Store:
         n_recorded : int
         """
         with self.transaction() as cur:
+            if check is not None:
+                check(cur)
             current = self.current(cur)
             rows = []
             for pid, text in items:
@@ -359,7 +518,44 @@ class Store:
                 "INSERT INTO events (action_id, particle_id, kind, label) VALUES (?, ?, ?, ?)",
                 [(action, *row) for row in rows],
             )
+            sheets = sorted(set(sheets))
+            if sheets:
+                # a table of its own, made on first use: stores of earlier releases lack it
+                cur.execute(_SHEET_IMPORTS)
+                cur.executemany(
+                    "INSERT INTO sheet_imports (action_id, sheet) VALUES (?, ?)",
+                    [(action, sheet) for sheet in sheets],
+                )
         return action, len(rows)
+
+    def latest_own_labels(self, cur, annotator):
+        """Return ``{particle_id: (label_text, action_id)}`` of ``annotator``'s latest labels.
+
+        Only labels in force for that annotator count: undone actions are left out.
+        """
+        rows = cur.execute(
+            "SELECT e.particle_id, e.label, e.action_id FROM events AS e WHERE e.event_id IN ("
+            " SELECT MAX(e2.event_id) FROM events AS e2 JOIN actions AS a2"
+            " ON a2.action_id = e2.action_id"
+            " WHERE a2.undone_by IS NULL AND e2.kind IN ('label', 'relabel')"
+            " AND a2.annotator = ? GROUP BY e2.particle_id)",
+            (annotator,),
+        ).fetchall()
+        return {pid: (label, action) for pid, label, action in rows}
+
+    def sheet_actions(self, cur, sheet):
+        """Return the ids of the import actions recorded from the label sheet ``sheet``."""
+        exists = cur.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sheet_imports'"
+        ).fetchone()
+        if not exists:
+            return set()
+        rows = cur.execute("SELECT action_id FROM sheet_imports WHERE sheet = ?", (sheet,))
+        return {r[0] for r in rows.fetchall()}
+
+    def last_action_id(self):
+        """Return the id of the latest action (0 if none): what a sheet was exported after."""
+        return int(self._read("SELECT COALESCE(MAX(action_id), 0) FROM actions")[0][0])
 
     def undo(self, annotator=None):
         """Undo the latest label/skip/import action not undone yet (of ``annotator``).

@@ -26,6 +26,7 @@ RESERVED = (
     "final_class",
     "final_source",
     "model_id",
+    "skcryoal_sheet",
 )
 _LABELED = ("label", "relabel")
 

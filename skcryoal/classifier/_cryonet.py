@@ -605,14 +605,18 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
         n = len(dataset)
-        if (
-            training
-            and "drop_last" not in kwargs
-            and kwargs["batch_size"] is not None
-            and n > 1
-            and n % kwargs["batch_size"] == 1
-        ):
+        batch = kwargs["batch_size"]
+        lone_last = training and batch is not None and n > 1 and n % batch == 1
+        if lone_last and "drop_last" not in kwargs:
             kwargs["drop_last"] = True
+        elif lone_last and not kwargs["drop_last"]:
+            raise ValueError(
+                f"{prefix}__drop_last=False with {n} training volumes and batch_size={batch} "
+                "ends each epoch on a batch of one volume, which batch normalization cannot "
+                f"train on; leave {prefix}__drop_last unset (one volume, another each epoch, is "
+                "then left out of the epoch) or choose a batch_size that does not leave one "
+                f"volume over ({n} % batch_size != 1)."
+            )
         if self._on_cuda():
             kwargs.setdefault("pin_memory", True)
         return iterator(dataset, **kwargs)

@@ -18,8 +18,9 @@ HELP = (
     "simulated data, your own "
     "labeled subtomograms, a labeled particle set or a copick project, and write "
     "results.csv, learning_curve.png, auc.png, win_tie_loss.png and summary.md (paired "
-    "comparisons with 95-percent intervals over trials). An interrupted run resumes when the "
-    "same command is run again."
+    "comparisons with 95-percent intervals over trials; the primary endpoint, declared in "
+    "config.json before the run, with nominal and Holm-adjusted verdicts). An interrupted run "
+    "resumes when the same command is run again."
 )
 
 _EPILOG = """\
@@ -166,6 +167,19 @@ def add_arguments(parser):
         "cycle's model for EPOCHS epochs with a fresh learning-rate schedule (default: every "
         "cycle from scratch, the paper's protocol). Trials pair up with a cold run of the "
         "same --seed",
+    )
+    camp.add_argument(
+        "--primary-endpoint",
+        choices=("auc_after_first", "auc"),
+        help="the primary endpoint, declared in config.json before the run (default: the "
+        "preset's, auc_after_first: the normalized learning-curve area over the budgets after "
+        "the shared first one; auc: over every budget). It is tested on each strategy against "
+        "random with Holm's correction; the per-budget cells are secondary",
+    )
+    camp.add_argument(
+        "--primary-metric",
+        choices=("accuracy", "macro_f1"),
+        help="the metric of the primary endpoint (default: the preset's, accuracy)",
     )
     camp.add_argument(
         "--subsample",
@@ -338,6 +352,14 @@ def _config(args, prog):
                 ):
                     overrides[key] = int(np.mean(overrides[key]))
         data = dict(dataset=args.dataset or preset.dataset, overrides=overrides)
+    from ..benchmark import declare_primary_endpoint
+
+    labels = [parse_strategy_spec(spec).label for spec in strategies]
+    primary = declare_primary_endpoint(
+        labels,
+        metric=args.primary_metric or preset.primary_metric,
+        endpoint=args.primary_endpoint or preset.primary_endpoint,
+    )
     return dict(
         preset=preset.name,
         data=data,
@@ -352,6 +374,7 @@ def _config(args, prog):
         classifier=classifier,
         warm_start_epochs=args.warm_start,
         subsample=args.subsample,
+        primary_endpoint=primary,
     )
 
 
@@ -382,9 +405,10 @@ def _has_results(out):
 
 
 def _check_resume(out, config, prog):
+    """Refuse to resume a folder of another configuration; return its recorded one (or None)."""
     path = out / "config.json"
     if not path.exists():
-        return
+        return None
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(old, dict):
@@ -393,7 +417,7 @@ def _check_resume(out, config, prog):
         if not _has_results(out):
             # cut short before any cycle finished (it used to be written in place):
             # there is nothing to check against, and it is written anew
-            return
+            return None
         raise CLIError(
             f"{prog}: error: cannot read {str(path)!r} ({exc}), the configuration of the "
             f"finished cycles in {str(out / 'results.csv')!r}, so they cannot be resumed; "
@@ -406,6 +430,39 @@ def _check_resume(out, config, prog):
             f"({', '.join(changed)} changed: {json.dumps({k: old.get(k) for k in changed})}); "
             "choose another --out or delete the folder"
         )
+    declared = old.get("primary_endpoint")
+    if isinstance(declared, dict):
+        keys = ("metric", "endpoint", "alpha")
+        new = config["primary_endpoint"]
+        if any(json.dumps(declared.get(k)) != json.dumps(new[k]) for k in keys):
+            raise CLIError(
+                f"{prog}: error: {str(out)!r} declared another primary endpoint before its run "
+                f"({json.dumps({k: declared.get(k) for k in keys})}); a declaration cannot "
+                "change once a run has started: resume with the declared one "
+                "(--primary-endpoint, --primary-metric) or choose another --out"
+            )
+    return old
+
+
+def _declaration_time(old, config, out):
+    """When the primary endpoint and its family were declared (before the run, or later)."""
+    from ..benchmark import read_results
+
+    try:
+        n_done = len(read_results(out / "results.csv"))
+    except (FileNotFoundError, ValueError):
+        n_done = 0
+    declared = old.get("primary_endpoint") if old else None
+    if not isinstance(declared, dict) or "declared" not in declared:
+        if n_done:
+            return f"on resuming, after {n_done} finished cycle(s): not before the run"
+        return "before the first cycle"
+    when = declared["declared"]
+    if n_done and declared.get("comparisons") != config["primary_endpoint"]["comparisons"]:
+        amended = f"family amended on resuming after {n_done} finished cycle(s)"
+        if amended.split(" after")[0] not in when:
+            when += f"; {amended}"
+    return when
 
 
 def _load_data(config, args, prog, progress, out):
@@ -491,6 +548,46 @@ def _load_table(table, test_table, test_fraction, label_column, seed, prog, name
     return RowSubset(X, pool), y[pool], RowSubset(X, test), y[test], name
 
 
+def _check_dry_run(config, args, prog, out):
+    """Refuse in --dry-run what the real run refuses before its first cycle.
+
+    Nothing is written and nothing is trained; simulated data are not
+    generated (their size follows from the parameters) and a particle set is
+    not cut (its size and classes are checked by the real run only).
+    """
+    from ..benchmark import ClassifierFactory
+    from ..benchmark._campaign import check_campaign
+
+    _check_resume(out, config, prog)
+    data = config["data"]
+    n_pool, classes = None, [0, 1]
+    try:
+        if "dataset" in data:
+            from ..datasets._presets import _resolve
+
+            resolved = _resolve(data["dataset"], data["overrides"])
+            n_pool = sum(resolved["n_train_per_class"])
+            classes = list(range(resolved["n_classes"]))
+        elif "table" in data:
+            _, y_pool, _, y_test, _ = _load_data(config, args, prog, False, out)
+            n_pool, classes = len(y_pool), np.unique(np.concatenate([y_pool, y_test]))
+        check_campaign(
+            n_pool,
+            classes,
+            config["strategies"],
+            classifier_factory=ClassifierFactory(**config["classifier"]),
+            initial=config["initial"],
+            step=config["step"],
+            final=config["final"],
+            n_trials=config["trials"],
+            random_state=config["seed"],
+            warm_start_epochs=config["warm_start_epochs"],
+            subsample=config["subsample"],
+        )
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"{prog}: error: {exc}") from None
+
+
 def run(args):
     """Run (or resume) a benchmark campaign and write its results, plot and summary."""
     prog = args.command_prog
@@ -500,13 +597,15 @@ def run(args):
     out = Path(args.out or f"benchmark-{config['preset']}")
     progress = not args.no_progress
     if args.dry_run:
+        _check_dry_run(config, args, prog, out)
         print(json.dumps(config, indent=2))
         if "dataset" in config["data"] and config["preset"] == args.preset:
             from ..benchmark import get_preset
 
             print(_estimate_line(get_preset(args.preset)) + " (preset's own settings)")
         return 0
-    _check_resume(out, config, prog)
+    old = _check_resume(out, config, prog)
+    config["primary_endpoint"]["declared"] = _declaration_time(old, config, out)
 
     import matplotlib
 
@@ -556,7 +655,8 @@ def run(args):
     title = f"skcryoal benchmark {config['preset']}: {dataset}"
     save_learning_curves(results, out / "learning_curve.png", title=title)  # atomic
     auc_png, wtl_png = save_evaluation_plots(results, out, title=title)  # atomic
-    text = summary_markdown(results, title=title)
+    primary = config["primary_endpoint"]
+    text = summary_markdown(results, title=title, metric=primary["metric"], primary=primary)
     atomic_write_text(out / "summary.md", text)
     print(text)
     print(

@@ -58,6 +58,13 @@ def run(args):
     from ..learner import ActiveLearner
 
     names = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    if not names:
+        from ._common import CLIError
+
+        raise CLIError(
+            f"skcryoal demo: --strategies lists no strategy (got {args.strategies!r}); name "
+            f"one or more, comma-separated, among {', '.join(_SUPPORTED)} (e.g. ema,random)"
+        )
     strategies = {name: _strategy(name, args.seed) for name in names}
     final = args.initial + args.cycles * args.step
     if final > args.pool:

@@ -10,8 +10,9 @@ NAME = "extract"
 HELP = (
     "Cut subtomograms out of tomograms at the particles of a particle set (RELION 5/4/3, "
     "Warp/M, pytom-match-pick; any number of tomograms) or of a copick project, into one MRC "
-    "file per particle plus a particle table that keeps every column of the input rows "
-    "(and their labels)."
+    "file per particle plus a particle table: the input particle set itself (its blocks and "
+    "every column, under their names) with the subtomogram files and labels in skcryoal* "
+    "columns."
 )
 
 _EPILOG = """\
@@ -20,6 +21,15 @@ conventions; tomograms are opened one at a time and only their boxes are read. O
 receives subtomo_000000.mrc ... and particles.star (or .csv), all at once or nothing:
 read it with skcryoal.io.read_subtomograms, or pass it to skcryoal campaign new --pool
 or skcryoal benchmark --table.
+
+The table is PARTICLES itself, restricted to the rows cut: its other blocks
+(data_general, data_optics...) and every column as given, under its own name
+(rlnImageName, rlnClassNumber and rlnOpticsGroup included: nothing is renamed),
+plus skcryoal's columns: skcryoalImageName (the subtomogram file, relative to the
+table), skcryoalImagePixelSize, the labels in skcryoalLabelText or skcryoalLabel,
+and skcryoal_* (tomogram, voxel coordinates, skcryoal_row: the row in PARTICLES).
+RELION's class numbers stay labels to read by name: --label-column rlnClassNumber
+(here, in skcryoal campaign new, or read_subtomograms(..., label_column=...)).
 
 examples:
   skcryoal extract particles.star subtomograms --tomograms tomograms.star --size 32
@@ -45,14 +55,16 @@ def add_arguments(parser):
     parser.add_argument(
         "--label-column",
         metavar="C",
-        help="label column of PARTICLES, written as the subtomograms' labels (default: "
+        help="label column of PARTICLES, written as the subtomograms' labels in "
+        "skcryoalLabelText or skcryoalLabel, the column itself kept as it is (default: "
         "skcryoalLabelText or skcryoalLabel; rows without a label stay unlabeled)",
     )
     parser.add_argument(
         "--format",
         choices=("star", "csv"),
         default="star",
-        help="format of the particle table (default: star, RELION 3.1+ with an optics block)",
+        help="format of the particle table (default: star, with the input's other blocks; "
+        "csv holds the particle rows only)",
     )
     parser.add_argument(
         "--overwrite",
@@ -79,6 +91,7 @@ def run(args):
             size=spec["size"],
             voxel_size=spec["voxel_size"],
             edge=spec["edge"],
+            standardize=spec["standardize"],
             fmt=args.format,
             overwrite=args.overwrite,
             protect=[spec.get("particles")],

@@ -390,6 +390,7 @@ def read_copick_subtomograms(
     truth_session: str | None = None,
     voxel_size: float | None = None,
     edge: str = "raise",
+    standardize: bool = True,
 ):
     """Cut subtomograms at the picks of a copick project.
 
@@ -411,11 +412,15 @@ def read_copick_subtomograms(
     edge : {"raise", "skip", "pad"}, default="raise"
         Boxes that do not fit inside their tomogram; see
         :func:`~skcryoal.io.extract_particles`.
+    standardize : bool, default=True
+        Standardize each subtomogram to zero mean and unit standard deviation;
+        see :func:`~skcryoal.io.extract_particles`.
 
     Returns
     -------
     X : ndarray of shape (n_samples, 1, size, size, size)
-        float32 subtomograms, axis order (z, y, x).
+        float32 subtomograms, axis order (z, y, x), standardized per subtomogram
+        unless ``standardize=False``.
     y : ndarray of shape (n_samples,) or None
         Object names (str) of truth picks and None for the other rows (object
         dtype); None when neither ``truth_user`` nor ``truth_session`` is given.
@@ -436,7 +441,9 @@ def read_copick_subtomograms(
         truth_user=truth_user,
         truth_session=truth_session,
     )
-    X, table = extract_particles(table, size, voxel_size=voxel_size, edge=edge)
+    X, table = extract_particles(
+        table, size, voxel_size=voxel_size, edge=edge, standardize=standardize
+    )
     y = None
     if truth_user is not None or truth_session is not None:
         y = table[LABEL_COLUMN].to_numpy(dtype=object)

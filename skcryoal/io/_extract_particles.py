@@ -1,5 +1,6 @@
 """Cutting the subtomograms of a particle set spread over many tomograms."""
 
+import copy
 import mmap
 import numbers
 import os
@@ -7,6 +8,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from ..preprocessing._standardize import standardize_in_place
 from ._boxes import SAME_VOXEL_RTOL, check_edge, check_size, cut, plan
 from ._particles import STANDARD_COLUMNS, groups_of, read_particle_set
 from ._tomogram import open_tomogram
@@ -21,6 +23,7 @@ def extract_particles(
     edge: str = "raise",
     out=None,
     dtype=np.float32,
+    standardize: bool = True,
 ):
     """Cut the subtomograms of a particle set, tomogram by tomogram, lazily.
 
@@ -59,17 +62,33 @@ def extract_particles(
         least the number of boxes cut (the number of rows, to be safe with
         ``"skip"``); they fill ``out[:n_kept]``. Its dtype is used.
     dtype : data-type, default=np.float32
-        Floating dtype of the output when ``out`` is not given.
+        Floating dtype of the output when ``out`` is not given. The output is
+        then allocated in memory, after checking that the memory available can
+        hold it (``n_kept * size**3 * itemsize`` bytes); for a larger output,
+        pass a memory-mapped ``out``.
+
+    standardize : bool, default=True
+        Standardize each subtomogram to zero mean and unit standard deviation (its
+        own statistics, as :class:`~skcryoal.preprocessing.SubtomogramStandardizer`
+        does), as the classifier expects: tomograms' grey values have arbitrary
+        offsets and scales. False keeps the tomograms' values (to standardize
+        later, e.g. in a ``Pipeline``, or to inspect the raw densities).
 
     Returns
     -------
     X : ndarray of shape (n_kept, 1, size, size, size)
         The subtomograms in table order, axis order (z, y, x), at ``voxel_size``
-        (a view of ``out`` if given).
+        (a view of ``out`` if given); standardized per subtomogram unless
+        ``standardize=False``.
     table : pandas.DataFrame
         The rows of ``particle_set`` that were cut, in order, with every column kept
         (provenance) plus ``skcryoal_row`` (the row's 0-based position in
-        ``particle_set``); index ``0 .. n_kept - 1``, row ``i`` describing ``X[i]``.
+        ``particle_set``) and ``skcryoal_standardized`` (1 if the box was
+        standardized, 0 if it holds the tomogram's values); index
+        ``0 .. n_kept - 1``, row ``i`` describing ``X[i]``.
+        Its ``attrs`` are those of ``particle_set`` (the STAR file's other blocks,
+        see :func:`read_particle_set`). ``Campaign.create(path, X, classes,
+        particles=table)`` keeps all of it as the particles' provenance.
 
     Raises
     ------
@@ -78,6 +97,10 @@ def extract_particles(
         ``"raise"``), centres outside (with ``"pad"``), tomograms of different voxel
         sizes without ``voxel_size``, unknown voxel sizes with ``voxel_size``, a table
         voxel size that contradicts the file's, boxes holding NaN, a bad ``out``.
+    MemoryError
+        Without ``out``, the output is larger than the memory available (checked
+        before any voxel is read; the message says what it needs and what is
+        available).
     FileNotFoundError, InvalidMRCError
         A tomogram that cannot be read (named in the message).
 
@@ -132,6 +155,8 @@ def extract_particles(
         )
     size = check_size(size)
     check_edge(edge)
+    if not isinstance(standardize, (bool, np.bool_)):
+        raise ValueError(f"standardize must be True or False; got {standardize!r}.")
     voxel_size = _check_voxel_size(voxel_size)
     table = particle_set.reset_index(drop=True)
     xyz = (
@@ -146,6 +171,13 @@ def extract_particles(
             "(skcryoal_x/y/z)."
         )
     voxels = pd.to_numeric(table["skcryoal_voxel_size"], errors="coerce").to_numpy(np.float64)
+    negative = np.flatnonzero(voxels < 0)
+    if negative.size:
+        raise ValueError(
+            f"particle_set: rows {negative[:10].tolist()} have a negative voxel size "
+            f"(skcryoal_voxel_size {voxels[negative[0]]:g}); it must be a positive number of "
+            "Angstrom, or 0 if unknown."
+        )
     paths = table["skcryoal_tomogram_path"].astype(str).to_numpy()
     names = table["skcryoal_tomogram"].astype(str).to_numpy()
     groups = groups_of(paths)
@@ -173,9 +205,15 @@ def extract_particles(
         targets = position[rows[kept]]
         with open_tomogram(path, voxel_size=target or None) as tomo:
             cut(tomo, zyx, kept, size, edge, out, targets, scale=scale, name=name, rows=rows)
+        if standardize:
+            standardize_in_place(out, targets)
         _release_output(out)
     result = table.iloc[kept_rows].reset_index(drop=True)
-    result = result.assign(skcryoal_row=kept_rows.astype(np.int64))
+    result = result.assign(
+        skcryoal_row=kept_rows.astype(np.int64),
+        skcryoal_standardized=np.full(len(kept_rows), int(standardize), dtype=np.int64),
+    )
+    result.attrs = copy.deepcopy(particle_set.attrs)  # the STAR file's other blocks
     return out[: len(kept_rows)], result
 
 
@@ -276,13 +314,64 @@ def _release_output(out):
         pass
 
 
+def available_memory():
+    """Bytes of memory available to a new allocation, or None if unknown.
+
+    Linux's ``MemAvailable`` (free memory plus what the page cache can give
+    back), else the free physical pages.
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def bytes_text(n):
+    """``n`` bytes in binary units, e.g. ``'29.8 GiB'``."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover
+
+
+def _too_large(n_kept, size, dtype, available):
+    need = n_kept * size**3 * dtype.itemsize
+    shape = f"({n_kept}, 1, {size}, {size}, {size})"
+    have = (
+        "the allocation failed"
+        if available is None
+        else f"only {bytes_text(available)} is available"
+    )
+    return MemoryError(
+        f"extract_particles: {n_kept} boxes of {size}x{size}x{size} voxels ({dtype}) need "
+        f"{bytes_text(need)} of memory, but {have}. Cut a smaller box (size=), "
+        "fewer particles (a subset of the particle set), or write the output to disk: "
+        f"out=numpy.lib.format.open_memmap(path, mode='w+', dtype=numpy.{dtype}, "
+        f"shape={shape}) (skcryoal extract writes to disk this way)."
+    )
+
+
 def _output(out, n_kept, size, dtype):
     box = (1, size, size, size)
     if out is None:
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise ValueError(f"dtype must be a floating-point type; got {dtype}.")
-        return np.empty((n_kept, *box), dtype=dtype)
+        available = available_memory()
+        if available is not None and n_kept * size**3 * dtype.itemsize > available:
+            raise _too_large(n_kept, size, dtype, available)
+        try:
+            return np.empty((n_kept, *box), dtype=dtype)
+        except MemoryError:
+            raise _too_large(n_kept, size, dtype, available) from None
     shape = getattr(out, "shape", None)
     if shape is None or len(shape) != 5 or tuple(shape[1:]) != box or shape[0] < n_kept:
         raise ValueError(

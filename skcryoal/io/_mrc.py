@@ -13,7 +13,9 @@ from pathlib import Path
 import mrcfile
 import numpy as np
 
-from ._errors import InvalidMRCError
+from ._errors import InvalidMRCError, not_a_file_error
+
+_MRC_EXPECTED = "give an MRC2014 volume file (.mrc, .mrcs, .map, .rec)."
 
 # MRC2014 data modes that can hold a density map, with their item sizes.
 _MODE_ITEMSIZE = {0: 1, 1: 2, 2: 4, 6: 2, 12: 2}
@@ -82,7 +84,7 @@ def inspect_mrc(path):
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(2, f"MRC file not found: {path}", str(path))
+        raise not_a_file_error(path, "MRC file", _MRC_EXPECTED)
     try:
         with mrcfile.open(path, mode="r", header_only=True, permissive=False) as mrc:
             header = mrc.header

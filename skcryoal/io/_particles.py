@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from . import _conventions as conv
-from ._tables import particle_block, read_blocks
+from ._tables import BLOCKS_ATTR, particle_block, read_blocks, side_blocks
 from ._tomogram_set import VOXEL_RTOL, TomogramSource, short_name
 
 #: The columns every particle set has (also produced by the copick reader).
@@ -116,6 +116,13 @@ def read_particle_set(
     particles : pandas.DataFrame
         One row per table row, in order (index ``0 .. n - 1``): every column of the
         table, then the standard columns above (replacing columns of those names).
+        ``particles.attrs["skcryoal_blocks"]`` holds the STAR file's blocks as
+        given, in order (``data_general``, ``data_optics``...: a loop block as
+        ``{column: [values]}``, a simple block as ``{key: value}``, the particle
+        block's name and place as None). :func:`extract_particles`, ``skcryoal
+        extract`` and campaigns carry them along, so that the class files of
+        :meth:`Campaign.predict <skcryoal.campaign.Campaign.predict>` are the set
+        itself.
 
     Raises
     ------
@@ -166,6 +173,8 @@ def read_particle_set(
         particles = particle_block(path, blocks).copy()
         optics = blocks.get("optics") if isinstance(blocks.get("optics"), pd.DataFrame) else None
         where, base_dir = str(path), path.parent
+        if path.suffix.lower() == ".star":
+            particles.attrs[BLOCKS_ATTR] = side_blocks(path, blocks)
     else:
         raise TypeError(
             "table must be a particle table (.star or .csv path) or a DataFrame; got "
@@ -185,6 +194,15 @@ def read_particle_set(
             f"missing or non-numeric coordinates ({', '.join(columns)}). Fix or drop them."
         )
     ts_pixel = _tilt_series_pixel_size(particles, optics)
+    bad = np.flatnonzero(np.isfinite(ts_pixel) & (ts_pixel <= 0))
+    if bad.size:
+        values = ", ".join(f"{v:g}" for v in np.unique(ts_pixel[bad])[:5])
+        raise ValueError(
+            f"{where}: rows {bad[:10].tolist()}{' ...' if bad.size > 10 else ''} have "
+            f"{conv.TS_PIXEL_SIZE} {values} (optics block or particle column); a pixel size "
+            "must be a positive number of Angstrom. Fix the table, or leave the value out "
+            "to take it from the tomograms STAR."
+        )
     shift = conv.origin_shift(particles) if convention in ("relion5", "relion4") else None
 
     n = len(particles)
@@ -329,6 +347,11 @@ def _voxel_size(context, *, table_value=np.nan, what="the table", need=True):
         "the tomograms STAR (pixel size x binning)": info.star.pixel_size * info.star.binning,
         what: table_value,
     }
+    if np.isfinite(table_value) and table_value <= 0:
+        raise ValueError(
+            f"{context.label}: {what} is {table_value:g} A; a pixel size must be a positive "
+            "number of Angstrom. Fix the table, or leave the value out."
+        )
     candidates = [(v, source) for source, v in sources.items() if np.isfinite(v) and v > 0]
     header = info.header_voxel_size
     if header > 0:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._errors import not_a_file_error
 from ._lazy import LazySubtomograms
 from ._mrc import MRC_SUFFIXES, inspect_mrc, memmap_stack, read_volumes
 from ._tables import (
@@ -42,8 +43,10 @@ def read_subtomograms(
 
         - a particle table, ``.star`` (RELION/Warp) or ``.csv``, with one row per
           subtomogram. The file column is ``rlnImageName`` (or ``image_name``,
-          ``filename``, ``path``); relative paths are relative to the table's
-          folder. A row addresses a single-volume file (``subtomo_000.mrc``) or
+          ``filename``, ``path``), after skcryoal's own ``skcryoalImageName``
+          (in tables that keep another set's ``rlnImageName``: ``skcryoal
+          extract``, a campaign's predictions); relative paths are relative to
+          the table's folder. A row addresses a single-volume file (``subtomo_000.mrc``) or
           one volume of a volume stack as ``index@file`` with a 1-based index,
           the RELION convention (``3@stack.mrcs`` is the third volume). In a
           CSV file, spaces around the commas (``rlnImageName, skcryoalLabel``)
@@ -317,7 +320,8 @@ def _from_table(table, label_column, partial_labels):
     image_column = next((c for c in IMAGE_COLUMNS if c in df.columns), None)
     if image_column is None:
         raise ValueError(
-            f"{table}: no image column; expected one of {', '.join(IMAGE_COLUMNS)}. "
+            f"{table}: no image column; expected one of {', '.join(IMAGE_COLUMNS[1:])} (or "
+            f"skcryoal's own {IMAGE_COLUMNS[0]}). "
             f"Columns found: {', '.join(map(str, df.columns))}."
         )
     if len(df) == 0:
@@ -336,6 +340,10 @@ def _from_table(table, label_column, partial_labels):
         path = Path(_resolve(table, name))
         if path not in cache:
             if not path.is_file():
+                error = not_a_file_error(path, "MRC file", "name an MRC volume file there.")
+                if not isinstance(error, FileNotFoundError):  # a directory, a device...
+                    why = error.strerror if isinstance(error, OSError) else str(error)
+                    raise ValueError(f"{table}: row {row} ({value!r}) points to {why}")
                 raise FileNotFoundError(
                     2,
                     f"{table}: row {row} ({value!r}) points to {path}, which does not exist",

@@ -9,6 +9,13 @@ Label columns written by :func:`skcryoal.io.write_subtomograms`:
   labels are strings, so that any string (spaces, quotes, ``#``, ``nan``...)
   survives STAR and CSV parsers exactly.
 
+A table that carries the rows of another particle set (``skcryoal extract``,
+a campaign's class files) keeps that set's blocks and columns as given and
+puts skcryoal's own values in columns named ``skcryoal*``: the subtomogram
+file is then ``skcryoalImageName`` (read before ``rlnImageName``, which names
+the set's own images) and its voxel size ``skcryoalImagePixelSize`` (read
+instead of the optics block, which describes the set's own images).
+
 Every label column is read as text and parsed here, so that a missing value
 is detected (and reported with its row) instead of turning into NaN.
 """
@@ -24,7 +31,15 @@ from urllib.parse import quote, unquote
 import numpy as np
 import pandas as pd
 
-IMAGE_COLUMNS = ("rlnImageName", "image_name", "filename", "path")
+from ._errors import not_a_file_error
+
+#: the key of DataFrame.attrs holding a particle table's other STAR blocks
+BLOCKS_ATTR = "skcryoal_blocks"
+#: skcryoal's own file column, in tables that keep another set's rlnImageName
+OWN_IMAGE_COLUMN = "skcryoalImageName"
+#: the voxel size of the files of OWN_IMAGE_COLUMN
+OWN_PIXEL_SIZE_COLUMN = "skcryoalImagePixelSize"
+IMAGE_COLUMNS = (OWN_IMAGE_COLUMN, "rlnImageName", "image_name", "filename", "path")
 INT_LABEL_COLUMN = "skcryoalLabel"
 TEXT_LABEL_COLUMN = "skcryoalLabelText"
 CLASS_COLUMN = "rlnClassNumber"
@@ -184,7 +199,9 @@ def read_blocks(path, text_columns=()):
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(2, f"particle table not found: {path}", str(path))
+        raise not_a_file_error(
+            path, "particle table", "give a STAR (.star) or CSV (.csv) particle table file."
+        )
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise ValueError(f"{path}: unknown table suffix {suffix!r}; expected .star or .csv.")
@@ -194,20 +211,117 @@ def read_blocks(path, text_columns=()):
     return _parse_star(path, data, text_columns)
 
 
-def particle_block(path, blocks):
-    """The particle block of ``blocks`` (see :func:`read_table`), index reset."""
-    loops = {k: v for k, v in blocks.items() if isinstance(v, pd.DataFrame)}
+def particle_block_name(path, blocks):
+    """The name of the particle block of ``blocks`` (see :func:`read_table`)."""
+    loops = [k for k, v in blocks.items() if isinstance(v, pd.DataFrame)]
     if not loops:
         # A single particle may be written as a simple (key value) block.
-        loops = {k: pd.DataFrame([v]) for k, v in blocks.items() if isinstance(v, dict) and v}
-    if not loops:
-        raise ValueError(f"{path}: the table has no loop (column) block.")
+        singles = [k for k, v in blocks.items() if isinstance(v, dict) and v]
+        if not singles:
+            raise ValueError(f"{path}: the table has no loop (column) block.")
+        return singles[0]
     if "particles" in loops:
-        particles = loops["particles"]
-    else:
-        with_images = [v for v in loops.values() if any(c in v.columns for c in IMAGE_COLUMNS)]
-        particles = with_images[0] if with_images else next(iter(loops.values()))
-    return particles.reset_index(drop=True)
+        return "particles"
+    with_images = [k for k in loops if any(c in blocks[k].columns for c in IMAGE_COLUMNS)]
+    return with_images[0] if with_images else loops[0]
+
+
+def particle_block(path, blocks):
+    """The particle block of ``blocks`` (see :func:`read_table`), index reset."""
+    block = blocks[particle_block_name(path, blocks)]
+    frame = block if isinstance(block, pd.DataFrame) else pd.DataFrame([block])
+    return frame.reset_index(drop=True)
+
+
+def plain(value):
+    """A table cell as a plain Python value (JSON-ready; NaN stays a float)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    try:
+        if value != value:  # pandas NA / NaT
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def side_blocks(path, blocks):
+    """The blocks of a STAR file other than its particles, as given, in order.
+
+    Returns
+    -------
+    blocks : dict
+        By block name, in the file's order: a loop block as ``{column: [values]}``,
+        a simple (key value) block as ``{key: value}``, and the particle block
+        itself as None (it marks the block's name and place). Values are plain
+        Python values, ready for JSON. ``write_star`` writes them back.
+    """
+    name = particle_block_name(path, blocks)
+    out = {}
+    for key, block in blocks.items():
+        if key == name:
+            out[str(key)] = None
+        elif isinstance(block, pd.DataFrame):
+            out[str(key)] = {str(c): [plain(v) for v in block[c]] for c in block.columns}
+        elif isinstance(block, dict):
+            out[str(key)] = {str(k): plain(v) for k, v in block.items()}
+    return out
+
+
+def _cell_text(value):
+    """A cell as STAR text: floats at full precision (starfile would write 6 decimals)."""
+    if value is None:
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return "nan" if np.isnan(value) else repr(float(value))
+    if isinstance(value, np.generic):
+        value = value.item()
+    return str(value)
+
+
+def star_text(frame):
+    """A copy of ``frame`` with every cell as STAR text (see :func:`write_star`)."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_float_dtype(values):
+            out[column] = [("nan" if np.isnan(v) else repr(float(v))) for v in values]
+        elif values.dtype == object:
+            out[column] = [_cell_text(v) for v in values]
+    return out
+
+
+def star_data(particles, blocks=None):
+    """The blocks to write: ``blocks`` in order, ``particles`` in place of its None entry.
+
+    ``blocks`` is as :func:`side_blocks` returns it; without a None entry the
+    particles come last, as ``data_particles``.
+    """
+    data, placed = {}, False
+    for name, block in (blocks or {}).items():
+        if block is None:
+            data[name], placed = star_text(particles), True
+        elif block and all(isinstance(v, list) for v in block.values()):
+            data[name] = star_text(pd.DataFrame(block))
+        else:
+            data[name] = {k: _cell_text(v) for k, v in block.items()}
+    if not placed:
+        data["particles"] = star_text(particles)
+    return data
+
+
+def write_star(path, particles, blocks=None):
+    """Write a STAR file: ``blocks`` (see :func:`side_blocks`) with ``particles`` in place.
+
+    Floats are written at full precision (shortest round-trip text), so a table
+    read and written again keeps every value.
+    """
+    import starfile
+
+    starfile.write(star_data(particles, blocks), path, overwrite=True)
+    return Path(path)
 
 
 def read_table(path, text_columns=(), *, pixel_size=True):
@@ -234,7 +348,9 @@ def read_table(path, text_columns=(), *, pixel_size=True):
         no column is lost.
     pixel_size : float or None
         ``rlnImagePixelSize`` from the optics block (only the groups used by the
-        particles) or else from a particle column, if any. None if not asked.
+        particles) or else from a particle column, if any; in a table whose files
+        are ``skcryoalImageName``, ``skcryoalImagePixelSize`` (the optics block
+        describes the images of ``rlnImageName``). None if not asked.
 
     Raises
     ------
@@ -309,17 +425,70 @@ def _parse_csv(path, data, text_columns):
             f"{path}: column {twice[0]!r} appears more than once (after stripping spaces "
             f"from the header {header}); rename the columns so that each name is unique."
         )
+    data = _even_rows(path, data, len(names))
     try:
-        return parse(header=0, names=names, dtype={n: str for n in names if n in text_columns})
+        # index_col=False: a row longer than the header never turns the first
+        # column into the index (which shifted every column by one)
+        return parse(
+            header=0,
+            names=names,
+            index_col=False,
+            dtype={n: str for n in names if n in text_columns},
+        )
     except MemoryError:
         raise
     except Exception as exc:
         raise _parse_failure(path, exc, "Check that every row has the header's columns.") from exc
 
 
+def _even_rows(path, data, n_columns):
+    """Check that every CSV row has the header's ``n_columns`` fields; return the data.
+
+    Empty fields after the last column (trailing commas, as spreadsheets
+    export) are dropped; a row with other extra values, or with fewer fields,
+    is refused naming its line.
+    """
+    import csv
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data  # pandas says what is wrong with the encoding
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    rows, trimmed = [], False
+    try:
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line: skipped, as pandas does
+            if len(row) > n_columns and not any(v.strip() for v in row[n_columns:]):
+                row, trimmed = row[:n_columns], True
+            if len(row) != n_columns and rows:
+                what = "more" if len(row) > n_columns else "fewer"
+                raise ValueError(
+                    f"{path}: line {reader.line_num} has {len(row)} fields, {what} than the "
+                    f"{n_columns} columns of the header (line 1); give every row one value per "
+                    "column (an empty one for a missing value, e.g. 'a,,c')."
+                )
+            rows.append(row)
+    except csv.Error:
+        return data  # pandas names the parse error
+    if not trimmed:
+        return data
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
 def _pixel_size(path, optics, particles):
     """The one pixel size of the particles, or None; raise if they have several."""
-    if isinstance(optics, pd.DataFrame) and PIXEL_SIZE_COLUMN in optics.columns:
+    column = PIXEL_SIZE_COLUMN
+    if OWN_IMAGE_COLUMN in particles.columns:
+        # the optics block and rlnImagePixelSize describe the set's own images
+        if OWN_PIXEL_SIZE_COLUMN not in particles.columns:
+            return None
+        column, rows, where = OWN_PIXEL_SIZE_COLUMN, particles, "particles"
+        names = [f"row {i}" for i in range(len(rows))]
+    elif isinstance(optics, pd.DataFrame) and PIXEL_SIZE_COLUMN in optics.columns:
         rows, where = optics, "optics groups"
         if OPTICS_GROUP_COLUMN in optics.columns:
             if OPTICS_GROUP_COLUMN in particles.columns:
@@ -333,7 +502,7 @@ def _pixel_size(path, optics, particles):
         names = [f"row {i}" for i in range(len(rows))]
     else:
         return None
-    values = pd.to_numeric(rows[PIXEL_SIZE_COLUMN], errors="coerce").to_numpy(np.float64)
+    values = pd.to_numeric(rows[column], errors="coerce").to_numpy(np.float64)
     finite = np.isfinite(values)
     if not finite.any():
         return None
@@ -345,7 +514,7 @@ def _pixel_size(path, optics, particles):
                 seen[value] = name
         shown = ", ".join(f"{name}: {value:g} A" for value, name in list(seen.items())[:5])
         raise ValueError(
-            f"{path}: the {where} have different pixel sizes ({PIXEL_SIZE_COLUMN}: {shown}); "
+            f"{path}: the {where} have different pixel sizes ({column}: {shown}); "
             "all subtomograms read together must share one voxel size. Split the table "
             f"(e.g. by {OPTICS_GROUP_COLUMN}) and read each part separately, or resample "
             "the subtomograms to one pixel size."

@@ -110,6 +110,19 @@ def read_tomograms_star(path, tomogram_column=None):
         file_column = next((c for c in TOMOGRAM_FILE_COLUMNS if c in columns), None)
     pixel = numeric(global_block, TS_PIXEL_SIZE)
     binning = numeric(global_block, BINNING)
+    names = global_block["rlnTomoName"].astype(str).tolist()
+    for column, values, rule in (
+        (TS_PIXEL_SIZE, pixel, "Angstrom per pixel of the tilt series"),
+        (BINNING, binning, "the tomogram's voxel size over the tilt series' pixel size, e.g. 4"),
+    ):
+        bad = np.flatnonzero(np.isfinite(values) & (values <= 0))
+        if bad.size:
+            shown = ", ".join(f"{names[i]!r} has {values[i]:g}" for i in bad[:5])
+            raise ValueError(
+                f"{path}: {column} must be a positive number ({rule}); {shown}"
+                f"{' ...' if bad.size > 5 else ''}. Fix the tomograms STAR, or leave the "
+                "value out (empty) if it is not known."
+            )
     sizes = np.stack([numeric(global_block, c) for c in SIZES], axis=1)
     rows = {}
     bases = _star_bases(path)
@@ -172,6 +185,16 @@ class TomogramSource:
             return StarRow() if len(self.star) != 1 else next(iter(self.star.values()))
         return self.star.get(str(key)) or self.star.get(short_name(key)) or StarRow()
 
+    def lists(self, key):
+        """Whether the tomograms STAR has a row for tomogram ``key``."""
+        return str(key) in self.star or short_name(key) in self.star
+
+    def star_listing(self):
+        """The tomograms STAR's names, for messages."""
+        names = list(self.star)
+        more = f", ... ({len(names)} in all)" if len(names) > 20 else ""
+        return f"its rlnTomoName entries are: {', '.join(names[:20])}{more}"
+
     def _candidates(self, key, n_tomograms):
         """(path or None, what was tried) for one tomogram name."""
         tried = []
@@ -191,6 +214,8 @@ class TomogramSource:
             if Path(row.file).exists():
                 return Path(row.file), tried
             tried.append(f"{row.file} (from {self.star_path})")
+        elif self.star_path is not None and key is not None and not self.lists(key):
+            tried.append(f"{self.star_path} does not list {str(key)!r}: {self.star_listing()}")
         if key is not None and self.directory is not None:
             name = short_name(key)
             names = [str(key)] + [
@@ -217,6 +242,14 @@ class TomogramSource:
         if path is None:
             if key is None:
                 fix = "Pass tomograms= the path of the tomogram these particles come from."
+            elif self.star_path is not None and not self.lists(key):
+                fix = (
+                    f"The particle table and {self.star_path} do not name the tomograms "
+                    "alike: check that both come from the same RELION project (the "
+                    "tomograms STAR of the job the particles were picked on), or add "
+                    f"{str(key)!r} to it; tomogram_dir= the folder holding the tomograms "
+                    "also finds them by name."
+                )
             else:
                 fix = (
                     "Pass tomograms= a RELION tomograms STAR or a dict {name: path}, or "

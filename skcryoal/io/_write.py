@@ -3,14 +3,16 @@
 import contextlib
 import numbers
 import os
+import re
 import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ._mrc import write_volume
-from ._tables import encode_labels, write_table
+from ._tables import encode_labels, read_table, write_table
 
 FORMATS = ("star", "csv")
 
@@ -51,7 +53,10 @@ def write_subtomograms(
         File name prefix of the MRC files.
     overwrite : bool, default=False
         Replace existing files. If False and any target file exists, nothing is
-        written.
+        written. If True, the directory ends up holding exactly the new set:
+        volume files that the replaced table listed and that this function
+        wrote (``{prefix}_NNNNNN.mrc`` in ``directory``) but that the new set
+        does not include are removed once the new set is in place.
 
     Returns
     -------
@@ -88,9 +93,11 @@ def write_subtomograms(
     file is written under a temporary name in ``directory`` and renamed into
     place once all are written, the table last. If anything fails (a NaN in
     the last volume of a lazy ``X``, a full disk), the files this call created
-    are removed and the directory is as before. Existing files that this call
-    does not target (e.g. from an earlier, larger write) are left alone; the
-    table is the authoritative list.
+    are removed and the directory is as before. With ``overwrite=True``, the
+    volumes of an earlier, larger write with the same ``prefix`` (listed in the
+    table being replaced) are removed after the new table is in place; no other
+    file is touched (a file the replaced table does not list, or not named like
+    this function's files, stays).
 
     Examples
     --------
@@ -156,6 +163,7 @@ def write_subtomograms(
                 "Pass overwrite=True or choose another directory or prefix."
             )
     particles = pd.DataFrame({"rlnImageName": names, **label_columns})
+    stale = _stale_volumes(table, prefix, names) if overwrite else []
 
     # Everything is first written under temporary names in the target directory
     # (so that the final renames stay on one file system and are atomic), and
@@ -192,7 +200,51 @@ def write_subtomograms(
             with contextlib.suppress(OSError):
                 os.rmdir(folder)
         raise
+    # Only now that the new set is complete: a kill before this point leaves
+    # the new table plus unlisted files, never a table without its files.
+    failed = []
+    for path in stale:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            failed.append(f"{path.name} ({exc.strerror})")
+    if failed:
+        warnings.warn(
+            f"the new set is written to {table}, but {len(failed)} volume file(s) of the "
+            f"replaced set could not be removed: {', '.join(failed[:3])}"
+            f"{', ...' if len(failed) > 3 else ''}; remove them by hand.",
+            UserWarning,
+            stacklevel=2,
+        )
     return table
+
+
+def _stale_volumes(table, prefix, names):
+    """Volume files the table being replaced lists, written here, not in ``names``.
+
+    Only bare ``{prefix}_NNNNNN.mrc`` names (this function's naming) listed in
+    the existing table count, so that no file this function did not write is
+    ever removed. An unreadable table gives none.
+    """
+    if not table.is_file():
+        return []
+    try:
+        df, _ = read_table(table, ("rlnImageName",), pixel_size=False)
+    except (ValueError, OSError):
+        return []
+    if "rlnImageName" not in df.columns:
+        return []
+    ours = re.compile(rf"{re.escape(prefix)}_\d{{6,}}\.mrc")
+    keep = set(names)
+    stale = []
+    for value in dict.fromkeys(df["rlnImageName"].tolist()):
+        if isinstance(value, str) and ours.fullmatch(value) and value not in keep:
+            path = table.parent / value
+            if path.is_file() and not path.is_symlink():
+                stale.append(path)
+    return stale
 
 
 def _missing_dirs(directory):

@@ -22,6 +22,29 @@ def _volume_shape(X, what="X"):
     )
 
 
+def standardize_in_place(X, rows, eps=1e-8):
+    """Standardize the volumes ``X[rows]`` in place, each with its own statistics.
+
+    The computation of :class:`SubtomogramStandardizer` (float64 statistics over
+    every voxel, the standard deviation bounded below by ``eps``) for an output
+    that is written volume by volume (e.g. a memory map being filled), so that
+    no second copy of ``X`` is made.
+
+    Parameters
+    ----------
+    X : ndarray or numpy.memmap of shape (n_samples, ...)
+        Writeable volumes (floating dtype).
+    rows : iterable of int
+        The volumes to standardize.
+    eps : float, default=1e-8
+        Lower bound of the standard deviation (a constant volume becomes zeros).
+    """
+    for i in rows:
+        volume = np.asarray(X[i], dtype=np.float64)
+        std = volume.std()
+        X[i] = (volume - volume.mean()) / max(std, eps)
+
+
 class SubtomogramStandardizer(TransformerMixin, BaseEstimator):
     """Standardize each subtomogram to zero mean and unit standard deviation.
 

@@ -351,7 +351,7 @@ class SubtomogramEmbedder(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        embedding : ndarray of shape (n_samples, embedding_dim_)
+        embedding : ndarray of shape (n_samples, ``embedding_dim_``)
         """
         check_is_fitted(self, "encoder_")
         X = check_volumes(X, volume_shape=self.volume_shape_)

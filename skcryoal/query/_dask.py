@@ -27,6 +27,8 @@ process (dask's synchronous scheduler), with memory bounded by one partition.
 
 import copy
 import math
+import time
+from concurrent.futures import CancelledError
 
 import numpy as np
 
@@ -170,12 +172,29 @@ class DaskPool:
             return dask.delayed(partition_fn, pure=False), client
         return client.scatter(partition_fn, broadcast=True, hash=False), client
 
-    def _compute(self, graph, client):
+    def _compute(self, graph, client, partitions=None):
+        """Compute ``graph``; ``partitions``: its per-partition tasks, as (task, rows).
+
+        On a cluster, the partition tasks are held as futures too (the same
+        keys as in the graph: nothing is computed twice), so that when workers
+        die the error can say which partition killed them; dask alone ends in
+        ``FutureCancelledError ... already forgotten`` once the model shipped
+        to the dead workers is lost.
+        """
         dask = _import_dask()
         if client is None:
             (out,) = dask.compute(graph, scheduler="sync")
             return out
-        return client.gather(client.compute(graph))
+        held = client.compute([task for task, _ in partitions or []])
+        try:
+            return client.gather(client.compute(graph))
+        except Exception as exc:
+            if not (isinstance(exc, CancelledError) or _killed_worker(exc)):
+                raise
+            died = _workers_died(self.name, exc, held, [rows for _, rows in partitions or []])
+            if died is None:
+                raise
+            raise died from exc
 
     def top(self, strategy, classifier, n_instances, order):
         """Indices (into this pool) of the ``n_instances`` best scores, best first."""
@@ -183,10 +202,14 @@ class DaskPool:
         batch_size = _batch_size(strategy, classifier)
         fn = Partition(strategy, classifier, self.transform, "_score_block", self.name)
         shipped, client = self._ship(fn)
-        parts = [
-            dask.delayed(_partition_top, pure=True)(shipped, block, offset, n_instances, order)
-            for block, offset, _ in self._partitions(batch_size)
+        partitions = [
+            (
+                dask.delayed(_partition_top, pure=True)(shipped, block, offset, n_instances, order),
+                (offset, offset + n - 1),
+            )
+            for block, offset, n in self._partitions(batch_size)
         ]
+        parts = [task for task, _ in partitions]
         while len(parts) > 1:
             parts = [
                 dask.delayed(_merge_tops, pure=True)(
@@ -194,7 +217,7 @@ class DaskPool:
                 )
                 for i in range(0, len(parts), _SPLIT_EVERY)
             ]
-        _, index = self._compute(parts[0], client)
+        _, index = self._compute(parts[0], client, partitions)
         return np.asarray(index, dtype=np.int64)
 
     def scores(self, strategy, classifier):
@@ -224,14 +247,54 @@ class DaskPool:
         batch_size = _batch_size(strategy, classifier)
         fn = Partition(strategy, classifier, self.transform, method, self.name)
         shipped, client = self._ship(fn)
-        parts = [
-            dask.delayed(_call, pure=True)(shipped, block, offset)
-            for block, offset, _ in self._partitions(batch_size)
+        partitions = [
+            (dask.delayed(_call, pure=True)(shipped, block, offset), (offset, offset + n - 1))
+            for block, offset, n in self._partitions(batch_size)
         ]
-        results = self._compute(parts, client)
+        results = self._compute([task for task, _ in partitions], client, partitions)
         if isinstance(results[0], tuple):
             return tuple(np.concatenate(r) for r in zip(*results))
         return np.concatenate(results)
+
+
+def _killed_worker(exc):
+    """Whether ``exc`` is ``distributed.KilledWorker`` (checked without importing it)."""
+    return type(exc).__name__ == "KilledWorker"
+
+
+def _workers_died(name, exc, held, rows, wait=5.0):
+    """The error for a query whose partition kept killing the workers that ran it, or None.
+
+    The failed partition's future holds dask's ``KilledWorker``; its state can
+    reach the client just after the cancellation of the whole graph, so it is
+    waited for a moment.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        dead = [
+            (rows[k], future.exception())
+            for k, future in enumerate(held)
+            if future.status == "error" and _killed_worker(future.exception())
+        ]
+        if dead or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if not dead and not _killed_worker(exc):
+        return None  # cancelled for another reason: dask's own error
+    killed = dead[0][1] if dead else exc
+    tries = getattr(killed, "allowed_failures", None)
+    tries = f"{tries + 1} times" if isinstance(tries, int) else "on every attempt"
+    where = (
+        "the partition of " + ", ".join(f"{name} rows {a}-{b}" for (a, b), _ in dead)
+        if dead
+        else f"a task of the query over {name}"
+    )
+    return RuntimeError(
+        f"dask workers died while scoring {where}: it killed the worker that ran it, "
+        f"{tries} (dask gives up after distributed.scheduler.allowed-failures + 1). A "
+        "worker process dies when it runs out of memory (smaller chunks, or more memory per "
+        "worker) or on a crash in native code; see the worker logs. No particles were selected."
+    )
 
 
 def _batch_size(strategy, classifier):

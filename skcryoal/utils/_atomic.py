@@ -1,7 +1,11 @@
 """Whole-file writes that an interruption cannot leave half done."""
 
 import contextlib
+import ctypes
+import errno
 import os
+import shutil
+import sys
 import uuid
 from pathlib import Path
 
@@ -54,9 +58,13 @@ def atomic_output(path):
         yield tmp
         _fsync(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            # a full disk fails a write(), which names no file: say which one
+            message = f"Cannot write {str(path)!r}: {exc.strerror}"
+            raise OSError(exc.errno, message, str(path)) from exc
         raise
     _fsync_folder(path.parent)
 
@@ -86,6 +94,68 @@ def atomic_write_text(path, text, encoding="utf-8"):
     encoding : str, default="utf-8"
     """
     atomic_write_bytes(path, text.encode(encoding))
+
+
+def replace_folder(new, target):
+    """Put the folder ``new`` in the place of the folder ``target``, in one step.
+
+    Where the system can exchange two folders atomically (Linux 3.15 and later,
+    ``renameat2`` with ``RENAME_EXCHANGE``, on the usual local file systems),
+    ``new`` and ``target`` are exchanged: a reader of ``target``, or a process
+    killed at any moment, finds the old content or the new one, never a mix and
+    never nothing. The old content, now at ``new``, is then removed. Elsewhere,
+    ``target`` is renamed aside and ``new`` renamed onto it: a process killed
+    between the two renames leaves no ``target`` (the old content hidden beside
+    it, ``.NAME.*.old``, the new one at ``new``), still never a mix.
+
+    Parameters
+    ----------
+    new : path-like
+        A complete folder, in the same folder as ``target`` (a rename is atomic
+        only within one file system); its files should be synced to disk.
+    target : path-like
+        The folder to replace, or a name that does not exist yet.
+    """
+    new, target = Path(new), Path(target)
+    if not os.path.lexists(target):
+        os.rename(new, target)
+        _fsync_folder(target.parent)
+        return
+    if _exchange(new, target):
+        old = new
+    else:
+        old = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.old"
+        os.rename(target, old)
+        try:
+            os.rename(new, target)
+        except BaseException:
+            os.rename(old, target)  # the old content back in place
+            raise
+    _fsync_folder(target.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+#: renameat2(2)'s flag (<linux/fs.h>) and the "current folder" descriptor (<fcntl.h>)
+_RENAME_EXCHANGE, _AT_FDCWD = 2, -100
+
+
+def _exchange(a, b):
+    """Exchange two paths atomically; False where the system or file system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2  # glibc 2.28 and later
+    except (OSError, AttributeError):
+        return False
+    text, number = ctypes.c_char_p, ctypes.c_int
+    renameat2.argtypes = [number, text, number, text, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False  # an old kernel, or a file system that cannot exchange
+    raise OSError(code, f"Cannot replace {str(b)!r} by {str(a)!r}: {os.strerror(code)}", str(b))
 
 
 def _fsync(path):

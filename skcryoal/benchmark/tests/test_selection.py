@@ -91,3 +91,37 @@ def test_authors_cycle_params():
     assert authors_cycle_params(clf, [20, 30, 41], 2) == {"ema_step_offset": 3 * 2 + 3 * 3}
     plain = ClassifierFactory(width=4)("ema", 0)
     assert authors_cycle_params(plain, [20, 30], 1) == {}
+
+
+def test_gains_carry_holm_and_sign_flip_over_the_family():
+    from skcryoal.benchmark import holm_adjust, sign_flip_test
+
+    rng = np.random.default_rng(0)
+    rows = []
+    effects = {"good": 0.03, "weak": 0.01, "none": 0.0}
+    for state in range(6):
+        for r in range(2):
+            base = 0.8 + rng.normal(0, 0.02)
+            rows.append(dict(state=state, strategy="random", retrain=r, accuracy=base))
+            for name, effect in effects.items():
+                acc = base + effect + rng.normal(0, 0.01)
+                rows.append(dict(state=state, strategy=name, retrain=r, accuracy=acc))
+    table = pd.DataFrame(rows)
+    out = selection_gains(table).set_index("strategy")
+    per_state = table.groupby(["strategy", "state"])["accuracy"].mean().unstack("strategy")
+    p = []
+    for name in effects:
+        d = (per_state[name] - per_state["random"]).to_numpy()
+        p.append(stats.ttest_1samp(d, 0).pvalue)
+        assert out.at[name, "p_value"] == pytest.approx(p[-1])
+        assert out.at[name, "p_sign_flip"] == sign_flip_test(d).p_value
+    assert out.loc[list(effects), "p_holm"].tolist() == pytest.approx(holm_adjust(p).tolist())
+    assert out.at["good", "verdict"] == "established" and out.at["random", "verdict"] == ""
+    assert np.isnan(out.at["random", "p_value"])
+    batches = pd.DataFrame(
+        dict(strategy=list(out.index), state_accuracy=0.5, batch_error_rate=0.4,
+             batch_class_min=1, batch_class_max=5, query_seconds=0.1)
+    )  # fmt: skip
+    text = selection_markdown(batches, table)
+    assert "Family: each strategy against random, 3 comparison(s)" in text
+    assert "| p sign-flip | verdict |" in text and "| good |" in text

@@ -132,6 +132,7 @@ def test_existing_campaign_needs_overwrite(make_campaign, pool):
         ({"strategy": "ema:random_state=3"}, ValueError, "random_state"),
         ({"strategy": lambda learner, X, n_instances: [0]}, TypeError, "cannot be pickled"),
         ({"estimator": tiny_clf(classes=[0, 1])}, ValueError, "differ from the campaign"),
+        ({"estimator": tiny_clf(device="foo")}, ValueError, "device='foo' is not a torch device"),
         ({"random_state": "zero"}, TypeError, "random_state must be"),
         ({"pool": np.zeros((4, 16, 16))}, ValueError, r"shape \(n_particles, 1, D, H, W\)"),
     ],

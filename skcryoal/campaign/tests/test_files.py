@@ -26,8 +26,10 @@ def test_export_batch_writes_sheets_and_pages(queued, tmp_path):
     assert len(re.findall(rb"/Type\s*/Page[^s]", files["pdf"].read_bytes())) == 3
     sheet = pd.read_csv(files["csv"], keep_default_na=False)
     assert sheet.columns.tolist() == [
-        "particle_id", "round", "rank", "skcryoal_file", "skcryoal_index", "label"
+        "particle_id", "round", "rank", "skcryoal_file", "skcryoal_index", "label",
+        "skcryoal_sheet",
     ]  # fmt: skip
+    assert sheet["skcryoal_sheet"].str.startswith(f"{c.campaign_id}:").all()
     assert sheet["particle_id"].tolist() == ids.tolist() and set(sheet["label"]) == {""}
     star = starfile.read(files["star"])
     assert star["particle_id"].tolist() == ids.tolist()
@@ -101,7 +103,7 @@ def test_a_bad_sheet_imports_nothing_and_lists_every_problem(queued, tmp_path):
     sheet["label"] = ["2", "ribosome", "1", "0", "1"]
     sheet.loc[3, "skcryoal_index"] = 999  # out of step with its particle id
     sheet = pd.concat([sheet, sheet.iloc[[0]]], ignore_index=True)  # a repeated particle
-    sheet.loc[len(sheet)] = [77, 1, 0, "pool.npy", 78, "1"]  # not in the campaign
+    sheet.loc[len(sheet)] = [77, 1, 0, "pool.npy", 78, "1", ""]  # not in the campaign
     path = tmp_path / "bad.csv"
     sheet.to_csv(path, index=False)
     before = c.history()

@@ -135,6 +135,35 @@ def test_an_incomplete_checkpoint_is_never_loaded(make_campaign):
     np.testing.assert_allclose(model.predict_proba(X), first.predict_proba(X), rtol=1e-5)
 
 
+def test_an_unreadable_only_checkpoint_is_said(make_campaign, tmp_path):
+    c = make_campaign(n_seeds=6, strategy="margin")
+    c.fit()
+    record = c._store.models()[0]
+    (c.path / record["file"]).write_bytes(b"garbage")
+    c = Campaign.open(c.path)
+    pattern = r"checkpoint of the latest model #1 cannot be loaded: .* random selection .*cold"
+    with pytest.warns(UserWarning, match=pattern):
+        c.query(2, fit=False)
+    assert c.rounds()["cold_start"].tolist() == [True]
+    pattern = r"no model can be loaded: the checkpoint of the latest"
+    with pytest.raises(ValueError, match=pattern) as info:
+        c.predict(tmp_path / "p", fit=False)
+    assert record["file"] in str(info.value) and "Fit a new model" in str(info.value)
+    assert "label at least 2" not in str(info.value)
+
+
+def test_a_query_with_an_older_model_says_so(make_campaign):
+    c = make_campaign(n_seeds=6, strategy="margin")
+    c.fit()
+    c.label(10, 0)
+    c.fit()
+    (c.path / c._store.models()[-1]["file"]).write_bytes(b"garbage")
+    c = Campaign.open(c.path)
+    with pytest.warns(UserWarning, match=r"model #2 cannot be loaded.*with the older model #1"):
+        c.query(2, fit=False)
+    assert c.rounds()["model_id"].tolist() == [1]
+
+
 def test_old_stray_temp_files_are_removed_on_open(make_campaign):
     c = make_campaign()
     (c.path / "models").mkdir()
@@ -174,3 +203,35 @@ def test_a_pipeline_estimator_reports_one_epoch(make_campaign):
     calls = []
     c.fit(on_epoch=lambda e, n: calls.append((e, n)))
     assert calls == [(1, 2), (2, 2)]  # the hook reaches the pipeline's last step
+
+
+def nan_pool_campaign(tmp_path, pool, bad=7):
+    """A referenced pool whose particle ``bad`` has a NaN voxel, labeled around it."""
+    X = np.array(pool[0], dtype=np.float32)
+    X[bad, 0, 1, 1, 1] = np.nan
+    c = Campaign.create(
+        tmp_path / "c", X, [0, 1, 2], estimator=tiny_clf(), annotator="ana", copy_pool=False
+    )
+    return c
+
+
+def test_a_nan_labeled_volume_is_named_by_its_particle_id(tmp_path, pool):
+    c = nan_pool_campaign(tmp_path, pool)
+    c.label([0, 3, 7, 9], [0, 1, 2, 0])  # particle 7 is row 2 of the training subset
+    with pytest.raises(ValueError, match=r"particle\(s\) 7 of the campaign .*NaN") as info:
+        c.fit()
+    assert "row(s) 2" not in str(info.value) and "campaign.skip([7])" in str(info.value)
+    assert c._store.models() == []
+    c.skip(7)  # what the message advises: the fit goes on without it
+    c.fit()
+
+
+def test_a_nan_pool_volume_is_named_by_its_particle_id_when_scored(tmp_path, pool):
+    c = nan_pool_campaign(tmp_path, pool)
+    c.label([0, 3, 9], [0, 1, 2])
+    c.fit()
+    with pytest.raises(ValueError, match=r"particle\(s\) 7 of the campaign .*cannot score"):
+        c.query(2, fit=False, random_state=0)
+    assert c._store.rounds() == []
+    with pytest.raises(ValueError, match=r"particle\(s\) 7 of the campaign .*cannot be predicted"):
+        c.predict(tmp_path / "out", fit=False)

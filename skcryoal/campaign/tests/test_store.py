@@ -114,6 +114,27 @@ def test_bad_labels_change_nothing(make_campaign, ids, labels, match):
     assert c.history().equals(before)
 
 
+@pytest.mark.parametrize(
+    "ids, labels, got",
+    [
+        (3, None, "None"),
+        ([3, 4], [1, None], "None"),
+        (3, float("nan"), "NaN"),
+        ([3], [None], "None"),
+    ],
+)
+def test_no_label_is_refused_with_the_way_to_skip_or_undo(make_campaign, ids, labels, got):
+    c = make_campaign(n_seeds=2)
+    before = c.history()
+    who = 4 if labels == [1, None] else 3
+    with pytest.raises(ValueError) as info:
+        c.label(ids, labels)
+    message = str(info.value)
+    assert f"got no label ({got}) for particle(s) {who}" in message
+    assert "[0, 1, 2]" in message and "skip(" in message and "undo()" in message
+    assert c.history().equals(before)
+
+
 def test_string_classes_suggest_the_closest_name(tmp_path, pool):
     X, _ = pool
     c = Campaign.create(tmp_path / "c", X, ["ribosome", "proteasome", "26S proteasome"])
@@ -146,3 +167,53 @@ def test_an_interrupted_creation_is_created_again(tmp_path, pool):
     with pytest.raises(ValueError, match="creation .*interrupted.*create the campaign again"):
         Campaign.open(folder)
     assert Campaign.create(folder, X, [0, 1, 2]).n_particles == 30  # leftovers replaced
+
+
+@pytest.mark.parametrize(
+    "name, match",
+    [
+        ("campaign.sqlite", "is not a readable campaign database .*restore it from a backup"),
+        ("estimator.pkl", "cannot be read back .*UnpicklingError.*Restore it from a backup"),
+    ],
+)
+def test_a_damaged_file_is_named(make_campaign, name, match):
+    from skcryoal.campaign import CampaignFileError
+
+    c = make_campaign()
+    c.close()  # the last connection folds the write-ahead log into the database
+    (c.path / name).write_bytes(b"not what the campaign wrote" * 100)
+    with pytest.raises(CampaignFileError, match=match) as info:
+        Campaign.open(c.path)
+    assert str(c.path / name) in str(info.value) and isinstance(info.value, OSError)
+
+
+def test_a_read_only_folder_is_said_and_nothing_is_recorded(make_campaign):
+    c = make_campaign()
+    before = labels_of(c)
+    c._store._conn.execute("PRAGMA query_only = 1")  # what SQLite says in a read-only folder
+    database = re.escape(str(c.path / "campaign.sqlite"))
+    with pytest.raises(PermissionError, match=rf"campaign database {database}: .* read-only"):
+        c.label(20, 1)
+    with pytest.raises(PermissionError, match=re.escape(f"chmod -R u+w {c.path})")):
+        c.query(2)
+    c._store._conn.execute("PRAGMA query_only = 0")
+    assert labels_of(c) == before and len(c.rounds()) == 0
+    c.label(20, 1)  # nothing was left half done: the next write works
+    assert labels_of(c)[20] == 1
+
+
+def test_a_full_disk_is_said_and_nothing_is_recorded(make_campaign):
+    import errno
+
+    c = make_campaign()
+    pages = c._store._conn.execute("PRAGMA page_count").fetchone()[0]
+    c._store._conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's full disk
+    n_events = len(c.history())
+    with pytest.raises(OSError, match="the disk is full .*free some space") as info:
+        for _ in range(200):
+            n_events = len(c.history())
+            c.label(list(range(6, 30)), 1, annotator="x" * 200)
+    assert info.value.errno == errno.ENOSPC and str(c.path) in str(info.value)
+    assert len(c.history()) == n_events  # the failing call recorded nothing
+    c._store._conn.execute("PRAGMA max_page_count = 1073741823")
+    assert c.label(6, 0) is not None

@@ -338,3 +338,11 @@ def test_non_finite_logits_embeddings_and_loss_fail_clearly(tiny_clf, easy_data)
         clf.embed(huge)
     with pytest.raises(FloatingPointError, match="Training diverged: the loss became nan"):
         tiny_clf().fit(huge, y)
+
+
+def test_drop_last_false_with_a_lone_last_batch_is_our_error(tiny_clf, easy_data):
+    X, y = easy_data(17, 2)
+    clf = tiny_clf(batch_size=16, max_epochs=1, iterator_train__drop_last=False)
+    with pytest.raises(ValueError, match=r"iterator_train__drop_last=False with 17 training volu"):
+        clf.fit(X, y)
+    tiny_clf(batch_size=16, max_epochs=1, iterator_train__drop_last=False).fit(X[:16], y[:16])

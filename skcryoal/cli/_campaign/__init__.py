@@ -198,6 +198,12 @@ def _add_export(sub):
 def _add_import(sub):
     sub.add_argument("sheet", metavar="SHEET", help="the filled label sheet (.csv or .star)")
     sub.add_argument("--annotator", metavar="NAME", help="who labeled (default: login name)")
+    sub.add_argument(
+        "--replace-newer",
+        action="store_true",
+        help="apply rows that replace labels the annotator gave after the sheet was exported "
+        "(an old sheet imported again); without it such a sheet is refused, listing them",
+    )
 
 
 def _add_fit(sub):
@@ -231,7 +237,14 @@ def _add_pretrain(sub):
 
 
 def _add_predict(sub):
-    sub.add_argument("outdir", metavar="OUTDIR", help="folder for the prediction tables")
+    sub.add_argument(
+        "outdir",
+        metavar="OUTDIR",
+        help="folder of its own for the output set (predictions.star, predictions.csv, "
+        "classes/), replaced whole at each predict, so that a reader never sees two runs "
+        "mixed; each class file is the input particle set itself (every block and column "
+        "as given) restricted to the class, plus skcryoal* columns",
+    )
     sub.add_argument(
         "--no-fit",
         dest="fit",
@@ -313,7 +326,8 @@ def add_arguments(parser):
     _command(
         commands,
         "predict",
-        "Predict every particle: a table of all, and one STAR file per class for RELION.",
+        "Predict every particle: a table of all, and per class the input particle set's "
+        "own rows and blocks, for RELION 5, Warp/M or copick.",
         "  skcryoal campaign predict ribo ribo/predictions",
         _add_predict,
     )
@@ -333,6 +347,8 @@ _RUNS = {
 
 def run(args):
     """Run one campaign sub-command; API errors are reworded for the command line."""
+    import sqlite3
+
     from ...campaign import CheckpointError, NewerCampaignError
 
     prog = args.command_prog
@@ -357,3 +373,13 @@ def run(args):
         raise CLIError(f"{prog}: error: {_cli_words(str(exc))}") from None
     except CheckpointError as exc:
         raise CLIError(f"{prog}: error: {exc}", status=1) from None
+    except OSError as exc:  # a damaged file, a read-only folder, a full disk...
+        message = str(exc.strerror or exc)
+        if exc.filename and str(exc.filename) not in message:
+            message = f"{message}: {exc.filename}"
+        raise CLIError(f"{prog}: error: {_cli_words(message)}", status=1) from None
+    except sqlite3.Error as exc:
+        raise CLIError(
+            f"{prog}: error: the campaign database in {str(args.folder)!r} failed: {exc}",
+            status=1,
+        ) from None

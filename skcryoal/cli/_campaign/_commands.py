@@ -8,6 +8,7 @@ from .. import _pools
 from .._common import CLIError
 from ._helpers import (
     _DEFAULT_N,
+    _cli_words,
     _count,
     _existing_campaign,
     _fit,
@@ -260,8 +261,17 @@ def _run_export(args):
 
 # -------------------------------------------------------------------- import
 def _run_import(args):
+    import sys
+    import warnings
+
     with _open(args) as campaign:
-        summary = campaign.import_labels(args.sheet, annotator=args.annotator)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            summary = campaign.import_labels(
+                args.sheet, annotator=args.annotator, replace_newer=args.replace_newer
+            )
+        for warning in caught:
+            print(f"Warning: {_cli_words(str(warning.message))}", file=sys.stderr)
         status = campaign.status()
         annotator = args.annotator or campaign.annotator
     print(
@@ -341,7 +351,7 @@ def _run_predict(args):
     print(f"Predicted {len(table)} particles with model #{files['model_id']} in {args.outdir}:")
     print(f"  {files['star']}  every particle: provenance, label, prediction, final_class")
     print(f"  {files['csv']}  the same table as CSV")
-    print("  one STAR file per class, for RELION (rlnImageName absolute):")
+    print("  one STAR file per class: the input's own rows and blocks, for RELION:")
     for cls in classes:
         if cls in files["classes"]:
             n, n_labeled = int(final.get(str(cls), 0)), int(labeled.get(str(cls), 0))

@@ -17,6 +17,7 @@ def _cli_words(message):
     """Say in command-line terms what the Python API's messages say in its own."""
     for api, cli in (
         (r"overwrite=True", "--overwrite"),
+        (r"replace_newer=True", "--replace-newer"),
         (r"campaign\.import_labels\(\)", "skcryoal campaign import"),
         (r"query\((\d+)\)", r"-n \1"),
         (r"Campaign\.open\(path\)", "skcryoal campaign status"),

@@ -31,6 +31,7 @@ def _cut(spec, folder, prog, *, labeled_only=False, replace=True, manifest=None)
             size=spec["size"],
             voxel_size=spec["voxel_size"],
             edge=spec["edge"],
+            standardize=spec.get("standardize", True),
             replace=replace,
             manifest=manifest,
         )

@@ -14,7 +14,7 @@ INSTALL_COPICK = "pip install 'skcryoal[copick]'"
 #: where a particle set's tomograms are (read_particle_set's tomograms=, tomogram_dir=...)
 TOMOGRAM_OPTIONS = ("tomograms", "tomogram_dir", "tomogram", "tomogram_column", "convention")
 #: how the boxes are cut (besides --size, which the benchmark shares with the simulator)
-CUT_OPTIONS = ("voxel_size", "edge")
+CUT_OPTIONS = ("voxel_size", "edge", "standardize")
 #: which picks of a copick project (read_copick's arguments)
 COPICK_OPTIONS = (
     "objects",
@@ -37,6 +37,8 @@ def name_list(text):
 
 
 def _flag(option):
+    if option == "standardize":
+        return "--no-standardize"
     return "--" + option.replace("_", "-")
 
 
@@ -100,6 +102,14 @@ def add_arguments(parser, *, size=True):
         choices=EDGES,
         help="boxes that do not fit inside their tomogram: raise an error naming them, "
         "skip them, or pad with the tomogram mean (default: raise)",
+    )
+    add(
+        "--no-standardize",
+        dest="standardize",
+        action="store_false",
+        default=None,
+        help="keep the tomograms' grey values in the subtomograms (default: standardize "
+        "each to zero mean and unit standard deviation, as the classifier expects)",
     )
 
     cp = parser.add_argument_group(
@@ -187,6 +197,7 @@ def spec_from_args(args, path, prog, *, what, forced=False, size_is_ours=True):
         size=getattr(args, "size", None) or DEFAULT_SIZE,
         voxel_size=args.voxel_size,
         edge=args.edge or "raise",
+        standardize=getattr(args, "standardize", None) is not False,
     )
     if args.copick is not None:
         if path is not None:

@@ -1,6 +1,7 @@
 """What an extraction wrote, in words; the readers' errors in command-line terms."""
 
 import contextlib
+import errno
 import re
 from collections import Counter
 
@@ -42,8 +43,12 @@ def cli_errors(prog):
         if exc.filename and str(exc.filename) not in message:
             message = f"{message}: {exc.filename}"
         raise CLIError(f"{prog}: error: {cli_words(message)}") from None
-    except (ValueError, ImportError) as exc:
+    except (ValueError, ImportError, MemoryError) as exc:
         raise CLIError(f"{prog}: error: {cli_words(str(exc))}") from None
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC or not exc.strerror:
+            raise
+        raise CLIError(f"{prog}: error: {cli_words(exc.strerror)}") from None
 
 
 def _by_tomogram(frame):
@@ -116,4 +121,15 @@ def summary_lines(extraction, *, files=True):
             f"  labels for {len(present)} of {n} ({per_class})"
             + (f"; {unlabeled} unlabeled" if unlabeled else "")
         )
+    if "skcryoal_standardized" in e.table.columns:
+        if (e.table["skcryoal_standardized"] == 1).all():
+            lines.append(
+                "  standardized: each subtomogram to zero mean and unit standard deviation "
+                "(--no-standardize keeps the tomograms' grey values)"
+            )
+        else:
+            lines.append(
+                "  not standardized (--no-standardize): the tomograms' grey values; standardize "
+                "them before training (skcryoal.preprocessing.SubtomogramStandardizer)"
+            )
     return lines

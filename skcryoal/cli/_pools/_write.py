@@ -1,6 +1,7 @@
 """Cutting a particle set into a folder of MRC files plus a particle table, all or nothing."""
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -13,18 +14,17 @@ import numpy as np
 import pandas as pd
 
 from ...io._write import _missing_dirs
-from ._read import LABEL_COLUMNS
 
 TABLE_NAME = "particles"
 #: the files write_subtomograms names (prefix "subtomo"), the only ones ever deleted
 _OUR_FILES = re.compile(r"subtomo_\d{6,}\.mrc")
-#: columns the output table (or its reader) sets or reads labels from: an input column
-#: of such a name is kept as "<name>_input"
-_WRITTEN = (
-    "rlnImageName",
-    "rlnOpticsGroup",
-    "rlnImagePixelSize",
-    "rlnClassNumber",
+#: skcryoal's own columns of the output table, written anew: an input column of such a
+#: name (the input is an earlier extraction, or a campaign's class file) is replaced.
+#: Every other input column is kept under its name, RELION's rlnImageName,
+#: rlnClassNumber and rlnOpticsGroup included.
+_OURS = (
+    "skcryoalImageName",
+    "skcryoalImagePixelSize",
     "skcryoalLabel",
     "skcryoalLabelText",
     "skcryoal_file",
@@ -53,6 +53,7 @@ def extract_to_folder(
     size,
     voxel_size=None,
     edge="raise",
+    standardize=True,
     fmt="star",
     overwrite=False,
     replace=False,
@@ -64,8 +65,13 @@ def extract_to_folder(
     The boxes are cut with :func:`skcryoal.io.extract_particles` into a memory map
     (memory stays bounded by a tomogram's boxes), written with
     :func:`skcryoal.io.write_subtomograms` into a hidden folder beside ``folder``,
-    and the table is completed there with the labels and every column of the input
-    rows; only then does anything appear in ``folder``.
+    and the table is completed there; only then does anything appear in ``folder``.
+    The table is the input particle set itself, restricted to the rows cut: its
+    other STAR blocks (``data_general``, ``data_optics``...) and every column as
+    given, under its name, plus skcryoal's columns: ``skcryoalImageName`` (the
+    subtomogram file, relative to the table), ``skcryoalImagePixelSize`` (its voxel
+    size), the labels in ``skcryoalLabelText`` or ``skcryoalLabel``, and the
+    ``skcryoal_*`` columns of :func:`skcryoal.io.extract_particles`.
 
     Parameters
     ----------
@@ -73,7 +79,7 @@ def extract_to_folder(
         The particles and labels.
     folder : path-like
         Output folder.
-    size, voxel_size, edge
+    size, voxel_size, edge, standardize
         As in :func:`skcryoal.io.extract_particles`.
     fmt : {"star", "csv"}, default="star"
         The table's format.
@@ -112,13 +118,16 @@ def extract_to_folder(
         raise ValueError("there are no particles to cut.")
     output_voxel = _output_voxel_size(particles, voxel_size)
 
+    _check_disk_space(folder, len(particles), size)
     staging = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:12]}.staging"
     new_dirs = _missing_dirs(folder.parent)
     staging.mkdir(parents=True)
     try:
         boxes = staging / ".boxes.tmp"
         out = np.memmap(boxes, dtype=np.float32, mode="w+", shape=(len(particles), 1, *(size,) * 3))
-        X, table = extract_particles(particles, size, voxel_size=voxel_size, edge=edge, out=out)
+        X, table = extract_particles(
+            particles, size, voxel_size=voxel_size, edge=edge, out=out, standardize=standardize
+        )
         if len(table) == 0:
             raise ValueError(
                 "no particle's box fits inside its tomogram, so --edge skip left none; "
@@ -136,7 +145,7 @@ def extract_to_folder(
         volumes = _VolumeFile(boxes, len(table), size)
         written = write_subtomograms(staging, volumes, voxel_size=output_voxel, format=fmt)
         boxes.unlink()
-        files = _write_table(written, table, labels, source.label_column, output_voxel, size, fmt)
+        files = _write_table(written, table, labels, output_voxel, fmt)
         if manifest is not None:
             text = json.dumps(manifest, indent=2) + "\n"
             (staging / "extraction.json").write_text(text, encoding="utf-8")
@@ -151,6 +160,38 @@ def extract_to_folder(
                 path.rmdir()
         raise
     return Extraction(folder, table_path, files, particles, table, labels, size, output_voxel)
+
+
+def free_disk(path):
+    """Bytes free for an unprivileged user on the file system of ``path``."""
+    return shutil.disk_usage(path).free
+
+
+def _check_disk_space(folder, n, size):
+    """Refuse, before anything is written, an extraction the disk cannot hold.
+
+    The boxes are cut into a raw file, then written as MRC files beside it (1024-byte
+    headers) before the raw file is removed: at the peak, twice the boxes.
+    """
+    from ...io._extract_particles import bytes_text
+
+    need = 2 * n * size**3 * 4 + n * 1024
+    where = folder.parent
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        free = free_disk(where)
+    except OSError:
+        return  # unknown: let the writes tell
+    if need > free:
+        raise OSError(
+            errno.ENOSPC,
+            f"{n} subtomograms of {size}x{size}x{size} voxels need about {bytes_text(need)} "
+            f"of disk space to cut into {folder} (float32 boxes, staged then written as MRC "
+            f"files), but only {bytes_text(free)} is free there. Use a smaller --size, fewer "
+            "particles (a smaller particle table), or an output folder on a larger disk",
+            str(folder),
+        )
 
 
 class _VolumeFile:
@@ -218,11 +259,10 @@ def _common_voxel_size(table):
 
 
 def _label_columns(labels, n):
-    """The label columns of the output table: those of write_subtomograms.
+    """The label columns of the output table: ``skcryoalLabel`` or ``skcryoalLabelText``.
 
-    With some rows unlabeled, only ``skcryoalLabel``/``skcryoalLabelText`` is written,
-    missing (``<NA>`` in STAR, empty in CSV) where there is no label, and no
-    ``rlnClassNumber`` (RELION has no class for "not labeled yet").
+    Missing (``<NA>`` in STAR, empty in CSV) where a row has no label. No
+    ``rlnClassNumber``: that column is the input's, kept as given.
     """
     from ...io._tables import CLASS_COLUMN, encode_labels
 
@@ -232,32 +272,39 @@ def _label_columns(labels, n):
     if not present:
         return {}
     values = np.asarray([labels[i] for i in present])
-    encoded = encode_labels(values, len(present))
-    if len(present) == n:
-        return encoded
     columns = {}
-    for name, column in encoded.items():
+    for name, column in encode_labels(values, len(present)).items():
         if name == CLASS_COLUMN:
             continue
         full = np.full(n, None, dtype=object)
         full[present] = column
-        columns[name] = full
+        columns[name] = full if len(present) < n else list(column)
     return columns
 
 
-def _write_table(written, table, labels, label_column, voxel_size, size, fmt):
-    """Rewrite the table write_subtomograms wrote with the labels and the input's columns."""
-    from ...io._tables import IMAGE_COLUMNS, read_table, write_table
+def _write_table(written, table, labels, voxel_size, fmt):
+    """Replace the table write_subtomograms wrote: the input set plus skcryoal's columns."""
+    from ...io._tables import (
+        BLOCKS_ATTR,
+        IMAGE_COLUMNS,
+        OWN_IMAGE_COLUMN,
+        OWN_PIXEL_SIZE_COLUMN,
+        read_table,
+        write_star,
+    )
 
     images = read_table(written, IMAGE_COLUMNS, pixel_size=False)[0]["rlnImageName"].tolist()
-    label_columns = _label_columns(labels, len(table))
-    provenance = table.reset_index(drop=True)
-    if label_column in LABEL_COLUMNS:  # the input's own label column, written anew
-        provenance = provenance.drop(columns=[label_column])
-    renamed = {c: f"{c}_input" for c in provenance.columns if c in _WRITTEN}
-    provenance = provenance.rename(columns=renamed)
-    frame = pd.concat([pd.DataFrame({"rlnImageName": images, **label_columns}), provenance], axis=1)
-    write_table(written, frame, voxel_size, size, fmt)
+    rows = table.reset_index(drop=True)
+    rows = rows.drop(columns=[c for c in _OURS if c in rows.columns])
+    ours = {OWN_IMAGE_COLUMN: images, OWN_PIXEL_SIZE_COLUMN: float(voxel_size)}
+    frame = pd.concat([rows, pd.DataFrame({**ours, **_label_columns(labels, len(rows))})], axis=1)
+    try:
+        if fmt == "csv":
+            frame.to_csv(written, index=False)
+        else:
+            write_star(written, frame, table.attrs.get(BLOCKS_ATTR))
+    except (ValueError, OSError) as exc:
+        raise OSError(f"could not write particle table {written}: {exc}") from exc
     return images
 
 
@@ -301,8 +348,10 @@ def _previous_files(folder):
         if not table.is_file():
             continue
         try:
-            images = read_table(table, IMAGE_COLUMNS, pixel_size=False)[0]["rlnImageName"]
-        except (ValueError, OSError, KeyError):
+            rows = read_table(table, IMAGE_COLUMNS, pixel_size=False)[0]
+            # skcryoalImageName, or rlnImageName in an extraction of an earlier version
+            images = rows[next(c for c in IMAGE_COLUMNS if c in rows.columns)]
+        except (ValueError, OSError, KeyError, StopIteration):
             continue  # not one of ours: left alone
         listed = {str(v) for v in images}
         if listed and all(_OUR_FILES.fullmatch(v) for v in listed):

@@ -84,6 +84,35 @@ def test_round_settings_are_recorded_and_guard_resume(tmp_path, data_home, capsy
     assert config["warm_start_epochs"] == 1 and config["subsample"] == 10
 
 
+def test_primary_endpoint_is_declared_before_the_run_and_kept(tmp_path, data_home, capsys):
+    out = tmp_path / "bench"
+    assert main(["benchmark", *TINY, "--out", str(out)]) == 0
+    declared = json.loads((out / "config.json").read_text())["primary_endpoint"]
+    assert declared["endpoint"] == "auc_after_first" and declared["metric"] == "accuracy"
+    assert declared["comparisons"] == ["ema - random"] and declared["correction"] == "holm"
+    assert declared["declared"] == "before the first cycle"
+    summary = (out / "summary.md").read_text()
+    assert "Declared in config.json (before the first cycle)" in summary
+    assert (
+        "Family: each strategy against random on the primary endpoint, 1 comparison(s)" in summary
+    )
+    # resuming keeps the declaration; another endpoint is refused
+    assert main(["benchmark", *TINY, "--out", str(out)]) == 0
+    again = json.loads((out / "config.json").read_text())["primary_endpoint"]
+    assert again["declared"] == "before the first cycle"
+    assert main(["benchmark", *TINY, "--primary-endpoint", "auc", "--out", str(out)]) == 2
+    assert "declared another primary endpoint" in capsys.readouterr().err
+    # a folder from before declarations says when its endpoint was declared
+    config = json.loads((out / "config.json").read_text())
+    del config["primary_endpoint"]
+    (out / "config.json").write_text(json.dumps(config))
+    assert main(["benchmark", *TINY, "--out", str(out)]) == 0
+    late = json.loads((out / "config.json").read_text())["primary_endpoint"]
+    assert late["declared"].startswith("on resuming, after 10 finished cycle(s)")  # ceiling too
+    assert main(["benchmark", *TINY, "--primary-metric", "macro_f1", "--dry-run"]) == 0
+    assert '"metric": "macro_f1"' in capsys.readouterr().out
+
+
 def test_outputs_are_replaced_whole_and_a_torn_config_is_rewritten(
     tmp_path, data_home, monkeypatch, capsys
 ):
@@ -191,3 +220,50 @@ def test_budget_value_type():
     assert budget_value("10%") == pytest.approx(0.1)
     assert budget_value("0.05") == 0.05 and budget_value("120") == 120
     assert np.isclose(budget_value("1e-1"), 0.1)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--strategies", "ema,ema"], "Strategy labels must be unique"),
+        (["--strategies", "full-pool=random"], "'full-pool' is reserved"),
+        (["--strategies", "ema:subsample=5", "--subsample", "10"], "subsample=5 conflict"),
+        (["--initial", "30", "--final", "60"], "larger than the pool (36 volumes)"),
+        (["--initial", "9", "--final", "6"], "is smaller than the initial labeled set"),
+        (["--n-classes", "1"], "n_classes must be an integer >= 2"),
+        (["--device", "foo"], "device='foo' is not a torch device"),
+        (["--strategies", "ema:clf.nope=1"], "Cannot set the classifier parameters"),
+        (["--strategies", "ema:nope=1"], "got unexpected parameter(s) ['nope']"),
+    ],
+)
+def test_dry_run_refuses_what_the_real_run_refuses(tmp_path, data_home, capsys, extra, message):
+    out = tmp_path / "bench"
+    argv = ["benchmark", *TINY, *extra, "--out", str(out)]
+    assert main([*argv, "--dry-run"]) == 2
+    dry = capsys.readouterr()
+    assert message in dry.err and dry.out == ""
+    assert not out.exists() and not data_home.exists()  # nothing written, nothing generated
+    assert main(argv) == 2  # the real run refuses it the same way, before any cycle
+    assert message in capsys.readouterr().err
+
+
+def test_dry_run_refuses_resuming_another_configuration(tmp_path, capsys):
+    out = tmp_path / "bench"
+    out.mkdir()
+    (out / "config.json").write_text(json.dumps({"seed": 99}))
+    (out / "results.csv").write_text("")
+    assert main(["benchmark", *TINY, "--out", str(out), "--dry-run"]) == 2
+    assert "holds results of a different configuration" in capsys.readouterr().err
+
+
+def test_dry_run_checks_a_table_against_the_budgets(tmp_path, capsys):
+    from conftest import make_easy_volumes
+    from skcryoal.io import write_subtomograms
+
+    X, y = make_easy_volumes(12, 2, 16, random_state=0)
+    table = write_subtomograms(tmp_path / "data", X, y, voxel_size=10)
+    argv = ["benchmark", "--table", str(table), "--strategies", "random", "--no-progress"]
+    argv += ["--test-fraction", "0.25", "--initial", "4", "--step", "2", "--final", "20"]
+    assert main([*argv, "--out", str(tmp_path / "b"), "--dry-run"]) == 2
+    assert "larger than the pool (9 volumes)" in capsys.readouterr().err
+    assert main([*argv[:-1], "8", "--out", str(tmp_path / "b"), "--dry-run"]) == 0

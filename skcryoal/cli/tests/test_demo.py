@@ -40,3 +40,11 @@ def test_demo_rejects_bad_configuration(capsys):
     assert "needs 60 labels" in capsys.readouterr().err
     assert main(["demo", "--strategies", "ema,oracle"]) == 2
     assert "unknown strategy 'oracle'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("strategies", ["", " , ", ","])
+def test_demo_refuses_an_empty_strategy_list(capsys, strategies):
+    assert main(["demo", "--strategies", strategies]) == 2
+    captured = capsys.readouterr()
+    assert "--strategies lists no strategy" in captured.err and "ema" in captured.err
+    assert "Simulating" not in captured.out  # nothing ran

@@ -21,6 +21,7 @@ from skcryoal.io import (
     read_particle_set,
     read_subtomograms,
 )
+from skcryoal.preprocessing import SubtomogramStandardizer
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -109,10 +110,12 @@ def cli(capsys, *argv):
 def test_extract_writes_boxes_centred_on_the_particles_with_provenance(scene, tmp_path, capsys):
     out = tmp_path / "boxes"
     argv = ["extract", scene.star, out, "--tomograms", scene.tomograms, "--size", SIZE]
-    code, stdout, _ = cli(capsys, *argv, "--edge", "pad")
+    # --no-standardize: the tomograms' own grey values, compared exactly
+    code, stdout, _ = cli(capsys, *argv, "--edge", "pad", "--no-standardize")
     assert code == 0
     assert f"Cut 12 subtomograms of 16x16x16 voxels at {VOXEL:g} A" in stdout
     assert "TS_02  4 particle(s)" in stdout and "labels for 6 of 12" in stdout
+    assert "not standardized (--no-standardize)" in stdout
 
     X, y, voxel, table = read_subtomograms(
         out / "particles.star", partial_labels=True, return_voxel_size=True, return_table=True
@@ -120,8 +123,8 @@ def test_extract_writes_boxes_centred_on_the_particles_with_provenance(scene, tm
     assert voxel == VOXEL and X.shape == (12, 1, SIZE, SIZE, SIZE)
     np.testing.assert_array_equal(X, scene.boxes())  # centred on the true positions
     assert y.tolist() == scene.labels
-    # every column of the input rows, in order, plus where each box came from
-    columns = scene.particles.columns.drop(["skcryoalLabelText", "rlnClassNumber"]).tolist()
+    # every column of the input rows, in order, under its name, plus where each box came from
+    columns = scene.particles.columns.drop(["skcryoalLabelText"]).tolist()
     assert [c for c in table.columns if c in columns] == columns
     for column in columns:
         expected = scene.particles[column]
@@ -129,11 +132,14 @@ def test_extract_writes_boxes_centred_on_the_particles_with_provenance(scene, tm
             np.testing.assert_allclose(table[column], expected, atol=1e-5)
         else:
             assert table[column].astype(str).tolist() == expected.astype(str).tolist()
-    # RELION's class numbers are kept, beside the 1-based ones of the written labels
-    assert table["rlnClassNumber_input"].tolist() == scene.particles["rlnClassNumber"].tolist()
+    # RELION's class numbers (compared above) are read as labels when named
+    _, classes = read_subtomograms(out / "particles.star", label_column="rlnClassNumber")
+    assert classes.tolist() == scene.particles["rlnClassNumber"].tolist()
+    assert not [c for c in table.columns if c.endswith("_input")]
     xyz = table[["skcryoal_x", "skcryoal_y", "skcryoal_z"]].to_numpy()
     np.testing.assert_allclose(xyz, scene.truth[["x", "y", "z"]], atol=1e-5)
     assert table["skcryoal_row"].tolist() == list(range(12))
+    assert table["skcryoal_standardized"].tolist() == [0] * 12
     assert set(table["skcryoal_convention"]) == {"relion5"}
 
     # an extraction is not replaced by accident, and is replaced whole on request
@@ -141,7 +147,13 @@ def test_extract_writes_boxes_centred_on_the_particles_with_provenance(scene, tm
     assert code == 2 and "--overwrite" in err
     code, stdout, _ = cli(capsys, *argv, "--edge", "skip", "--overwrite")
     assert code == 0 and "skipped (box off the edge, --edge skip)" in stdout
-    _, _, table = read_subtomograms(out / "particles.star", partial_labels=True, return_table=True)
+    # by default each box is standardized, and the table says so
+    assert "standardized: each subtomogram to zero mean and unit standard deviation" in stdout
+    X, _, table = read_subtomograms(out / "particles.star", partial_labels=True, return_table=True)
+    raw = scene.boxes(table["skcryoal_row"].tolist())
+    expected = SubtomogramStandardizer().fit_transform(raw)
+    np.testing.assert_allclose(X, expected, rtol=1e-5, atol=1e-5)
+    assert set(table["skcryoal_standardized"]) == {1}
     files = [f"subtomo_{i:06d}.mrc" for i in range(len(table))]
     assert 0 < len(files) < 12  # the files of the larger extraction are gone
     assert sorted(p.name for p in out.iterdir()) == ["particles.star", *files]
@@ -212,7 +224,9 @@ def test_campaign_from_a_particle_set(scene, tmp_path, capsys):
     with Campaign.open(folder) as campaign:  # reopened: the pool is the cut table
         particles = campaign.particles()
         assert campaign._meta["pool"]["source"] == str(folder / "extracted" / "particles.star")
-        np.testing.assert_array_equal(campaign.volume(5), scene.boxes([5])[0, 0])
+        # standardized where the data enter (campaign new cuts with extract's defaults)
+        expected = SubtomogramStandardizer().fit_transform(scene.boxes([5]))[0, 0]
+        np.testing.assert_allclose(campaign.volume(5), expected, rtol=1e-5, atol=1e-5)
     assert particles["rlnTomoName"].tolist() == scene.truth["tomogram"].tolist()
     np.testing.assert_allclose(
         particles["rlnCenteredCoordinateXAngst"], scene.particles["rlnCenteredCoordinateXAngst"],
@@ -395,3 +409,18 @@ def test_a_copick_level_at_the_wanted_voxel_size_is_read_not_resampled(tmp_path,
     args[3] = tmp_path / "at15"
     code, stdout, _ = cli(capsys, *args, "--voxel-size", "15")
     assert code == 0 and "resampled from 10 A to 15 A (Fourier cropping)" in stdout
+
+
+def test_extract_refuses_an_output_larger_than_the_free_disk(scene, tmp_path, capsys, monkeypatch):
+    from skcryoal.cli._pools import _write
+
+    monkeypatch.setattr(_write, "free_disk", lambda path: 5000)
+    code, _, err = cli(
+        capsys, "extract", scene.star, tmp_path / "out", "--tomograms", scene.tomograms,
+        "--edge", "pad", "--size", SIZE,
+    )  # fmt: skip
+    assert code == 2
+    need = r"12 subtomograms of 16x16x16 voxels need about .* of disk space"
+    assert re.search(rf"{need} .*only 4.9 KiB is free", err), err
+    assert "--size" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists() and list(tmp_path.iterdir()) == []

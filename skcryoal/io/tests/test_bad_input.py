@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -134,3 +136,57 @@ def test_big_endian_file_reads_as_native_float32(tmp_path, volumes):
     X, _ = read_subtomograms(tmp_path / "be.mrc", mmap=True)
     assert X.dtype == np.float32
     np.testing.assert_array_equal(X[:], volumes[:1])
+
+
+def _csv_table(tmp_path, volumes):
+    """A CSV table of 5 MRC files; returns (path, lines)."""
+    table = write_subtomograms(tmp_path, volumes, ["a", "b", "a", "b", "a"], format="csv")
+    return table, table.read_text().splitlines()
+
+
+@pytest.mark.parametrize("line", [2, 4])
+def test_csv_row_with_an_extra_value_names_the_file_and_line(tmp_path, volumes, line):
+    table, lines = _csv_table(tmp_path, volumes)
+    lines[line - 1] += ",3"  # the first data row too: pandas made column 1 the index
+    table.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError) as info:
+        read_subtomograms(table)
+    message = str(info.value)
+    assert str(table) in message and f"line {line} has" in message and "more than" in message
+    assert "'3'" not in message
+
+
+def test_csv_row_with_a_missing_value_names_the_file_and_line(tmp_path, volumes):
+    table, lines = _csv_table(tmp_path, volumes)
+    lines[2] = lines[2].rsplit(",", 1)[0]
+    table.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"particles.csv: line 3 has .* fewer than"):
+        read_subtomograms(table)
+
+
+def test_csv_trailing_commas_are_read(tmp_path, volumes):
+    table, lines = _csv_table(tmp_path, volumes)
+    expected_X, expected_y = read_subtomograms(table)
+    for header in ("", ","):  # on the rows only (as spreadsheets export), or on every line
+        table.write_text("\n".join([lines[0] + header] + [line + "," for line in lines[1:]]))
+        X, y = read_subtomograms(table)
+        np.testing.assert_array_equal(X, expected_X)
+        np.testing.assert_array_equal(y, expected_y)
+
+
+def test_a_device_is_not_reported_missing(tmp_path):
+    from skcryoal.io import open_tomogram, read_particle_set
+
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    for read, what in ((read_particle_set, "particle table"), (open_tomogram, "MRC file")):
+        with pytest.raises(ValueError, match=f"/dev/zero is a character device.*{what}"):
+            read("/dev/zero")
+    folder = tmp_path / "dir.star"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match="is a directory, not a particle table"):
+        read_particle_set(folder)
+    table = tmp_path / "t.csv"
+    table.write_text("rlnImageName\n/dev/zero\n")
+    with pytest.raises(ValueError, match=r"row 0 \('/dev/zero'\) points to /dev/zero is a char"):
+        read_subtomograms(table)

@@ -303,7 +303,7 @@ def test_write_errors(project, change, kwargs, message):
 
 def test_subtomograms_are_centred_on_the_blobs(project):
     X, y, table = read_copick_subtomograms(
-        project["config"], size=8, users="alice", truth_user="curation"
+        project["config"], size=8, users="alice", truth_user="curation", standardize=False
     )
     assert X.shape == (12, 1, 8, 8, 8) and X.dtype == np.float32
     assert y.dtype == object and y.tolist() == table.label.tolist()
@@ -319,7 +319,7 @@ def test_subtomograms_are_centred_on_the_blobs(project):
 def test_subtomograms_at_another_voxel_size_stay_centred(project, voxel_size):
     # None: level "0" as is; 20 A: copick's level "1"; 15 A: Fourier-resampled level "0"
     X, _, table = read_copick_subtomograms(
-        project["config"], size=8, users="curation", voxel_size=voxel_size
+        project["config"], size=8, users="curation", voxel_size=voxel_size, standardize=False
     )
     scale = (voxel_size or VS) / VS
     centre = table[["skcryoal_z", "skcryoal_y", "skcryoal_x"]].to_numpy() / scale

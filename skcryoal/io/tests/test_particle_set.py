@@ -66,7 +66,7 @@ def _check(scene, particles, convention, size=16):
     assert particles["skcryoal_tomogram_path"].tolist() == paths
     np.testing.assert_allclose(particles["skcryoal_voxel_size"], VOXEL)
     assert set(particles["skcryoal_convention"]) == {convention}
-    X, table = extract_particles(particles, size, edge="pad")
+    X, table = extract_particles(particles, size, edge="pad", standardize=False)
     np.testing.assert_array_equal(X, scene.expected(size))
     assert table["skcryoal_row"].tolist() == list(range(len(scene.truth)))
 
@@ -332,5 +332,5 @@ def test_empty_particle_set(tmp_path, make_scene):
     empty = pd.DataFrame({"x": [], "y": [], "z": []})
     result = read_particle_set(empty, tomograms=scene.paths["TS_01"])
     assert len(result) == 0 and "skcryoal_x" in result.columns
-    X, table = extract_particles(result, 16)
+    X, table = extract_particles(result, 16, standardize=False)
     assert X.shape == (0, 1, 16, 16, 16) and len(table) == 0

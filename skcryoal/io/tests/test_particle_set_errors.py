@@ -194,3 +194,77 @@ def test_tomogram_that_is_a_stack(tmp_path):
         mrc.set_data(np.zeros((2, 4, 4, 4), np.float32))
     with pytest.raises(InvalidMRCError, match="TS_01.mrc: a volume stack of 2"):
         read_particle_set(_relion5(["TS_01"]), tomogram_dir=tmp_path)
+
+
+def test_tomogram_not_listed_in_the_tomograms_star_names_the_star_and_its_names(tmp_path, tomo):
+    star = tmp_path / "tomograms.star"
+    listed = pd.DataFrame(
+        {
+            "rlnTomoName": ["TS_01", "TS_02"],
+            "rlnTomoTiltSeriesPixelSize": [5.0, 5.0],
+            "rlnTomoTomogramBinning": [4.0, 4.0],
+            "rlnTomoReconstructedTomogram": [str(tomo), str(tomo)],
+        }
+    )
+    starfile.write({"global": listed}, star)
+    with pytest.raises(FileNotFoundError) as info:
+        read_particle_set(_relion4(["TS_01", "TS_9"]), tomograms=star)
+    message = str(info.value)
+    assert "tomogram 'TS_9'" in message and "rows [1]" in message
+    assert f"{star} does not list 'TS_9'" in message
+    assert "its rlnTomoName entries are: TS_01, TS_02" in message
+    # not the advice to do what the user did
+    assert "Pass tomograms= a RELION tomograms STAR" not in message
+
+
+@pytest.mark.parametrize(
+    "pixel, binning, bad",
+    [(5.0, -4.0, "rlnTomoTomogramBinning"), (5.0, 0.0, "rlnTomoTomogramBinning"),
+     (-5.0, 4.0, "rlnTomoTiltSeriesPixelSize")],
+)  # fmt: skip
+def test_non_positive_binning_or_pixel_size_in_the_tomograms_star_is_invalid(
+    tmp_path, write_mrc, pixel, binning, bad
+):
+    write_mrc(tmp_path / "TS_01.mrc", np.zeros((10, 12, 14), np.float32), voxel_size=0.0)
+    star = tmp_path / "tomograms.star"
+    listed = {
+        "rlnTomoName": ["TS_01"],
+        "rlnTomoTiltSeriesPixelSize": [pixel],
+        "rlnTomoTomogramBinning": [binning],
+        "rlnTomoReconstructedTomogram": [str(tmp_path / "TS_01.mrc")],
+    }
+    starfile.write({"global": pd.DataFrame(listed)}, star)
+    value = pixel if bad == "rlnTomoTiltSeriesPixelSize" else binning
+    with pytest.raises(ValueError) as info:
+        read_particle_set(_relion4(["TS_01"], pixel=False), tomograms=star)
+    message = str(info.value)
+    assert f"{star}: {bad} must be a positive number" in message, message
+    assert f"'TS_01' has {value:g}" in message
+    assert "no tilt-series pixel size" not in message and "unknown" not in message
+
+
+def test_non_positive_pixel_size_in_the_particle_table_is_invalid(tmp_path, tomo):
+    df = _relion4(["TS_01"]).assign(rlnTomoTiltSeriesPixelSize=-5.0)
+    df.to_csv(tmp_path / "picks.csv", index=False)
+    with pytest.raises(ValueError) as info:
+        read_particle_set(tmp_path / "picks.csv", tomogram_dir=tmp_path)
+    message = str(info.value)
+    assert "picks.csv: rows [0] have rlnTomoTiltSeriesPixelSize -5" in message, message
+    assert "must be a positive number" in message and "no tilt-series" not in message
+    pytom = pd.DataFrame(
+        {
+            "rlnCoordinateX": [1], "rlnCoordinateY": [1], "rlnCoordinateZ": [1],
+            "rlnLCCmax": [0.3], "rlnDetectorPixelSize": [-5.0], "rlnMicrographName": ["TS_01"],
+        }
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"rlnDetectorPixelSize is -5 A; a pixel size must be"):
+        read_particle_set(pytom, tomogram_dir=tmp_path)
+
+
+def test_negative_voxel_size_in_a_particle_set_is_invalid_not_unknown(tomo):
+    from skcryoal.io import extract_particles
+
+    particle_set = read_particle_set(_relion4(["TS_01"]), tomogram_dir=tomo.parent)
+    bad = particle_set.assign(skcryoal_voxel_size=-5.0)
+    with pytest.raises(ValueError, match=r"rows \[0\] have a negative voxel size .*-5\)"):
+        extract_particles(bad, 4, voxel_size=20.0, edge="pad")

@@ -47,7 +47,9 @@ def test_downsampling_by_two_is_fourier_cropping(n):
 @pytest.mark.parametrize("voxel_size", [7.0, 15.0, 20.0, 25.0])
 def test_centre_and_shape_preserved(tmp_path, write_mrc, voxel_size):
     size = 16
-    X, _ = extract_particles(_blob(tmp_path, write_mrc), size, voxel_size=voxel_size)
+    X, _ = extract_particles(
+        _blob(tmp_path, write_mrc), size, voxel_size=voxel_size, standardize=False
+    )
     box = X[0, 0].astype(np.float64)
     # The particle centre is exactly on voxel size // 2: the centroid is there.
     weights = np.clip(box, 0, None)
@@ -62,8 +64,8 @@ def test_centre_and_shape_preserved(tmp_path, write_mrc, voxel_size):
 
 def test_almost_equal_voxel_sizes_are_not_resampled(tmp_path, write_mrc):
     particle_set = _blob(tmp_path, write_mrc)
-    same, _ = extract_particles(particle_set, 12)
-    close, _ = extract_particles(particle_set, 12, voxel_size=10.005)
+    same, _ = extract_particles(particle_set, 12, standardize=False)
+    close, _ = extract_particles(particle_set, 12, voxel_size=10.005, standardize=False)
     np.testing.assert_array_equal(same, close)
 
 
@@ -71,9 +73,15 @@ def test_edge_applies_to_the_footprint_not_the_margin(tmp_path, write_mrc):
     particle_set = _blob(tmp_path, write_mrc)
     # 8 voxels of 40 A span z - 17.5 to z + 14.5 in voxels of 10 A: z = 17.5 just fits,
     # though the source box and its margin (40 voxels) stick out by 2.
-    X, _ = extract_particles(particle_set.assign(skcryoal_z=17.5), 8, voxel_size=40.0)
+    X, _ = extract_particles(
+        particle_set.assign(skcryoal_z=17.5), 8, voxel_size=40.0, standardize=False
+    )
     assert np.isfinite(X).all()
     with pytest.raises(ValueError, match=r"the 8\^3 box \(32 voxels of the tomogram on a side\)"):
-        extract_particles(particle_set.assign(skcryoal_z=17.0), 8, voxel_size=40.0)
-    X, _ = extract_particles(particle_set.assign(skcryoal_z=17.0), 8, voxel_size=40.0, edge="pad")
+        extract_particles(
+            particle_set.assign(skcryoal_z=17.0), 8, voxel_size=40.0, standardize=False
+        )
+    X, _ = extract_particles(
+        particle_set.assign(skcryoal_z=17.0), 8, voxel_size=40.0, edge="pad", standardize=False
+    )
     assert np.isfinite(X).all()

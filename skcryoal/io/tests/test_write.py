@@ -109,3 +109,26 @@ def test_memmap_with_nan_is_refused_without_leftovers(tmp_path, volumes):
     with pytest.raises(ValueError, match="subtomogram 2 has NaN or infinite values"):
         write_subtomograms(tmp_path / "out", pool)
     assert not (tmp_path / "out").exists()
+
+
+def test_overwrite_with_fewer_volumes_removes_the_stale_ones(tmp_path, volumes):
+    (tmp_path / "notes_000009.mrc").write_bytes(b"not ours")
+    write_subtomograms(tmp_path, volumes[:3], ["a", "b", "c"])
+    write_subtomograms(tmp_path, volumes[:1], ["a"], overwrite=True)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    # Files the earlier call wrote go; a file it did not write stays.
+    assert names == ["notes_000009.mrc", "particles.star", "subtomo_000000.mrc"]
+    (tmp_path / "notes_000009.mrc").unlink()
+    X, y = read_subtomograms(tmp_path)
+    np.testing.assert_array_equal(X, volumes[:1])
+    assert y.tolist() == ["a"]
+
+
+def test_failed_overwrite_keeps_the_earlier_larger_set(tmp_path, volumes):
+    write_subtomograms(tmp_path, volumes[:3], ["a", "b", "c"])
+    before = _snapshot(tmp_path)
+    bad = volumes[:1].copy()
+    bad[0, 0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        write_subtomograms(tmp_path, _Volumes(bad), ["a"], overwrite=True)
+    assert _snapshot(tmp_path) == before

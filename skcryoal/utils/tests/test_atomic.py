@@ -89,3 +89,14 @@ def test_sigkill_while_rewriting_leaves_a_whole_file(tmp_path):
     # a temporary file may survive a kill; it is hidden and never read back
     leftovers = [p.name for p in tmp_path.iterdir() if p != path]
     assert all(name.startswith(".config.") for name in leftovers)
+
+
+def test_a_write_that_fails_names_the_file(tmp_path):
+    import errno
+
+    path = tmp_path / "model.pkl"
+    with pytest.raises(OSError, match=r"Cannot write .*model.pkl.*No space left") as info:
+        with atomic_output(path) as tmp, open(tmp, "wb"):
+            raise OSError(errno.ENOSPC, "No space left on device")  # what a full disk gives
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(path)
+    assert list(tmp_path.iterdir()) == []
