@@ -29,6 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
+#: Mean Teacher on the pool: two unlabeled volumes per labeled one, at least 500 steps
+MEAN_TEACHER = dict(
+    semi=True, unlabeled_method="mean-teacher", unlabeled_ratio=2, min_steps=500,
+    unlabeled_weight=3.0,
+)  # fmt: skip
+
 #: the arms of the measurement (docs/benchmarks.md, "Fewer labels"), declared before it ran
 FINAL = {
     # today's recipe: the benchmark page's (width 16, 20 epochs AdamW cosine, half turns)
@@ -38,23 +44,9 @@ FINAL = {
     # full-rate fine-tuning and a linear probe
     "pretrained": dict(pretrain="simclr", min_steps=400, encoder_lr=1e-4),
     # + semi-supervised: Mean Teacher on the pool, from scratch
-    "semi": dict(
-        semi=True,
-        unlabeled_method="mean-teacher",
-        unlabeled_ratio=2,
-        min_steps=500,
-        unlabeled_weight=3.0,
-    ),
+    "semi": dict(MEAN_TEACHER),
     # + both: the pretrained encoder, fine-tuned gently, with Mean Teacher on the pool
-    "both": dict(
-        pretrain="simclr",
-        encoder_lr=1e-4,
-        semi=True,
-        unlabeled_method="mean-teacher",
-        unlabeled_ratio=2,
-        min_steps=500,
-        unlabeled_weight=3.0,
-    ),
+    "both": dict(MEAN_TEACHER, pretrain="simclr", encoder_lr=1e-4),
     # + embedding cold start: the pretrained arm, its labels chosen by ProbCover / TypiClust
     "pretrained-probcover": dict(
         pretrain="simclr", min_steps=400, encoder_lr=1e-4, cold_start="probcover"
@@ -74,9 +66,8 @@ FINAL = {
 FAMILY = ("pretrained", "semi", "both", "pretrained-probcover", "pretrained-typiclust")
 
 ARMS = {
-    # today's recipe: the benchmark page's (width 16, 20 epochs AdamW cosine, half turns)
-    "today": dict(augment=True),
-    # same, trained for at least 400 optimizer steps (20 epochs of 50 labels is 80 steps)
+    # exploration (explore-snr01.jsonl), before the declaration
+    # today's recipe, trained for at least 400 optimizer steps (20 epochs of 50 labels is 80)
     "today-long": dict(augment=True, min_steps=400),
     # any 3D rotation with the wedge re-imposed, instead of half turns only
     "rotations": dict(augment="rotations"),
@@ -91,65 +82,13 @@ ARMS = {
         min_steps=500,
         pseudo_label_threshold=0.8,
     ),
-    "mean-teacher": dict(
-        semi=True,
-        unlabeled_method="mean-teacher",
-        unlabeled_ratio=2,
-        min_steps=500,
-        unlabeled_weight=3.0,
-    ),
-    # fine-tuned from the self-supervised encoder of the pool
-    "pretrained": dict(pretrain="simclr", min_steps=400),
+    "mean-teacher": dict(MEAN_TEACHER),
+    # fine-tuned from the self-supervised encoder of the pool, at the classifier's rate / 1e-3
+    "pretrained-lr3e-3": dict(pretrain="simclr", min_steps=400),
     "pretrained-lr1e-3": dict(pretrain="simclr", min_steps=400, lr=1e-3),
-    "pretrained-frozen": dict(pretrain="simclr", min_steps=400, freeze_encoder=True),
-    "pretrained-byol": dict(pretrain="byol", min_steps=400),
     "pretrained-enclr1e-4": dict(pretrain="simclr", min_steps=400, encoder_lr=1e-4),
-    "pretrained-frozen+mt": dict(
-        pretrain="simclr",
-        freeze_encoder=True,
-        semi=True,
-        unlabeled_method="mean-teacher",
-        unlabeled_ratio=2,
-        min_steps=500,
-        unlabeled_weight=3.0,
-    ),
-    "pretrained-enclr1e-4+mt": dict(
-        pretrain="simclr",
-        encoder_lr=1e-4,
-        semi=True,
-        unlabeled_method="mean-teacher",
-        unlabeled_ratio=2,
-        min_steps=500,
-        unlabeled_weight=3.0,
-    ),
-    "pretrained-enclr1e-4+fixmatch": dict(
-        pretrain="simclr",
-        encoder_lr=1e-4,
-        semi=True,
-        unlabeled_method="fixmatch",
-        unlabeled_ratio=2,
-        min_steps=500,
-    ),
-    # the labels chosen on the pretrained embedding at once (a cold start), not at random
-    "frozen-probcover": dict(
-        pretrain="simclr", min_steps=400, freeze_encoder=True, cold_start="probcover"
-    ),
-    "frozen-typiclust": dict(
-        pretrain="simclr", min_steps=400, freeze_encoder=True, cold_start="typiclust"
-    ),
-    "probe-probcover": dict(pretrain="simclr", probe=True, cold_start="probcover"),
-    "probe-typiclust": dict(pretrain="simclr", probe=True, cold_start="typiclust"),
-    # logistic regression on the frozen embedding
-    "probe": dict(pretrain="simclr", probe=True),
-    # the same on BYOL's embedding (self-distillation against SimCLR's contrastive loss)
+    # logistic regression on BYOL's embedding (self-distillation against SimCLR's contrast)
     "probe-byol": dict(pretrain="byol", probe=True),
-    "pretrained+fixmatch": dict(
-        pretrain="simclr",
-        semi=True,
-        unlabeled_method="fixmatch",
-        unlabeled_ratio=2,
-        min_steps=500,
-    ),
 }
 
 ARMS.update(FINAL)

@@ -882,7 +882,7 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         X_aug : torch.Tensor of shape (n, C, D, H, W)
         """
         if isinstance(self.augment, str) and self.augment == "rotations":
-            X = rotate_reimpose_wedge(X, tilt_range=self.augment_tilt_range)
+            return self.strong_views(X)
         return augment_batch(X, self.augment_shift)
 
     def strong_views(self, X):

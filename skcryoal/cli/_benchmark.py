@@ -555,7 +555,6 @@ def _check_dry_run(config, args, prog, out):
     generated (their size follows from the parameters) and a particle set is
     not cut (its size and classes are checked by the real run only).
     """
-    from ..benchmark import ClassifierFactory
     from ..benchmark._campaign import check_campaign
 
     _check_resume(out, config, prog)
@@ -571,21 +570,25 @@ def _check_dry_run(config, args, prog, out):
         elif "table" in data:
             _, y_pool, _, y_test, _ = _load_data(config, args, prog, False, out)
             n_pool, classes = len(y_pool), np.unique(np.concatenate([y_pool, y_test]))
-        check_campaign(
-            n_pool,
-            classes,
-            config["strategies"],
-            classifier_factory=ClassifierFactory(**config["classifier"]),
-            initial=config["initial"],
-            step=config["step"],
-            final=config["final"],
-            n_trials=config["trials"],
-            random_state=config["seed"],
-            warm_start_epochs=config["warm_start_epochs"],
-            subsample=config["subsample"],
-        )
+        check_campaign(n_pool, classes, config["strategies"], **_campaign_options(config))
     except (ValueError, TypeError) as exc:
         raise CLIError(f"{prog}: error: {exc}") from None
+
+
+def _campaign_options(config):
+    """The options that check_campaign and run_campaign take alike, from a config."""
+    from ..benchmark import ClassifierFactory
+
+    return dict(
+        classifier_factory=ClassifierFactory(**config["classifier"]),
+        initial=config["initial"],
+        step=config["step"],
+        final=config["final"],
+        n_trials=config["trials"],
+        random_state=config["seed"],
+        warm_start_epochs=config["warm_start_epochs"],
+        subsample=config["subsample"],
+    )
 
 
 def run(args):
@@ -611,7 +614,6 @@ def run(args):
 
     matplotlib.use("Agg")
     from ..benchmark import (
-        ClassifierFactory,
         read_results,
         run_campaign,
         save_evaluation_plots,
@@ -630,20 +632,13 @@ def run(args):
             X_test,
             y_test,
             config["strategies"],
-            classifier_factory=ClassifierFactory(**config["classifier"]),
-            initial=config["initial"],
-            step=config["step"],
-            final=config["final"],
-            n_trials=config["trials"],
-            random_state=config["seed"],
             semi_supervised=config["semi_supervised"],
             ceiling=config["ceiling"],
             results_file=results_file,
             dataset=dataset,
             progress=progress,
             campaigns_dir=out / "campaigns",
-            warm_start_epochs=config["warm_start_epochs"],
-            subsample=config["subsample"],
+            **_campaign_options(config),
         )
     except KeyboardInterrupt:
         n_done = len(read_results(results_file)) if results_file.exists() else 0

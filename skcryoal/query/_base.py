@@ -281,6 +281,20 @@ class EmbeddingMixin:
             )
         return np.asarray(classifier.embed(X, batch_size=self.batch_size))
 
+    def _seeded_rng(self):
+        """A RandomState from ``random_state``; None: fresh entropy, not the global state."""
+        if self.random_state is None:
+            return np.random.RandomState()
+        return check_random_state(self.random_state)
+
+    def _stacked_embedding(self, learner, classifier, X, candidates, X_labeled):
+        """Return ``(E, n_labeled)``: the labeled set's embedding above the candidates'."""
+        E_lab = self._labeled_embedding(learner, classifier, X_labeled)
+        E_pool = self._embed(classifier, rows(X, candidates))
+        if E_lab is None:
+            return E_pool, 0
+        return np.concatenate([E_lab, E_pool]), len(E_lab)
+
     def _embed_block(self, classifier, X, offset):
         return self._embed(classifier, X)
 

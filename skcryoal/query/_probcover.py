@@ -5,9 +5,8 @@ import numbers
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
-from sklearn.utils import check_random_state
 
-from ._base import BaseQueryStrategy, EmbeddingMixin, rows
+from ._base import BaseQueryStrategy, EmbeddingMixin
 from ._typiclust import cluster_embedding
 
 #: radii tried by the purity search, on L2-normalized embeddings (distances in [0, 2]);
@@ -267,16 +266,9 @@ class ProbCoverQuery(EmbeddingMixin, BaseQueryStrategy):
         """
         self._validate_params()
         classifier, X = self._prepare(learner, X_pool)
-        rng = (
-            np.random.RandomState()
-            if self.random_state is None
-            else check_random_state(self.random_state)
-        )
+        rng = self._seeded_rng()
         candidates, n_instances = self._candidates(len(X), n_instances, rng)
-        E_lab = self._labeled_embedding(learner, classifier, X_labeled)
-        E_pool = self._embed(classifier, rows(X, candidates))
-        n_labeled = 0 if E_lab is None else len(E_lab)
-        E = E_pool if E_lab is None else np.concatenate([E_lab, E_pool])
+        E, n_labeled = self._stacked_embedding(learner, classifier, X, candidates, X_labeled)
         E = normalize(np.asarray(E, dtype=np.float64))
         delta = self.delta
         if delta is None:

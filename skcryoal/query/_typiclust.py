@@ -5,9 +5,8 @@ import numbers
 import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils import check_random_state
 
-from ._base import BaseQueryStrategy, EmbeddingMixin, rows
+from ._base import BaseQueryStrategy, EmbeddingMixin
 
 #: above this many clusters MiniBatchKMeans replaces KMeans (as in the reference code)
 MINIBATCH_ABOVE = 50
@@ -279,17 +278,9 @@ class TypiClustQuery(EmbeddingMixin, BaseQueryStrategy):
         """
         self._validate_params()
         classifier, X = self._prepare(learner, X_pool)
-        # None: fresh entropy rather than the global np.random state
-        rng = (
-            np.random.RandomState()
-            if self.random_state is None
-            else check_random_state(self.random_state)
-        )
+        rng = self._seeded_rng()
         candidates, n_instances = self._candidates(len(X), n_instances, rng)
-        E_lab = self._labeled_embedding(learner, classifier, X_labeled)
-        E_pool = self._embed(classifier, rows(X, candidates))
-        n_labeled = 0 if E_lab is None else len(E_lab)
-        E = E_pool if E_lab is None else np.concatenate([E_lab, E_pool])
+        E, n_labeled = self._stacked_embedding(learner, classifier, X, candidates, X_labeled)
         n_clusters = min(n_labeled + n_instances, self.max_clusters, len(E))
         clusters = cluster_embedding(E, n_clusters, rng)
         is_labeled = np.arange(len(E)) < n_labeled
