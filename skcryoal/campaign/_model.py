@@ -231,9 +231,12 @@ def _use_pretrained(campaign, estimator):
     """Start a fresh estimator from the campaign's pretrained encoder; return its key or None.
 
     Only an estimator with an ``encoder`` parameter that is not set already (a
-    CryoNetClassifier; in a Pipeline, its final step) is changed.
+    CryoNetClassifier; in a Pipeline, its final step) is changed. It fine-tunes
+    gently, ``encoder_lr=PRETRAINED_ENCODER_LR``, unless it sets its own: at the
+    classifier's usual rate a few dozen labels destroy the pretrained encoder
+    (measured: docs/benchmarks.md, "Fewer labels").
     """
-    from ._pretrain import encoder_path, pretrained_record
+    from ._pretrain import PRETRAINED_ENCODER_LR, encoder_path, pretrained_record
 
     record = pretrained_record(campaign)
     if record is None:
@@ -243,6 +246,8 @@ def _use_pretrained(campaign, estimator):
     if "encoder" not in params or params["encoder"] is not None:
         return None
     final.set_params(encoder=encoder_path(campaign))
+    if "encoder_lr" in params and params["encoder_lr"] is None:
+        final.set_params(encoder_lr=PRETRAINED_ENCODER_LR)
     return record["key"]
 
 
@@ -614,8 +619,10 @@ class ModelMixin:
 
         * every :meth:`fit` of a classifier with an ``encoder`` parameter
           (:class:`~skcryoal.CryoNetClassifier`, also as a Pipeline's last step)
-          that has none set starts from the pretrained encoder (its metrics say
-          ``pretrained``);
+          that has none set starts from the pretrained encoder and fine-tunes
+          it with ``encoder_lr=1e-4`` unless the estimator sets its own (its
+          metrics say ``pretrained``). With few labels, give the estimator
+          enough epochs for a few hundred optimizer steps;
         * the embedding strategies (``typiclust``, ``probcover``) select on the
           embedder, with or without a model, so they pick the first labels too.
 
