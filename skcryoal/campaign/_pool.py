@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io._tables import plain as jsonable
 from ..utils._atomic import atomic_output
 from ..utils._batches import RowSubset
 
@@ -39,20 +40,6 @@ class PoolSource:
     def volume_shape(self):
         """Spatial shape (D, H, W) of the volumes."""
         return tuple(int(s) for s in self.volumes.shape[-3:])
-
-
-def jsonable(value):
-    """Convert a table cell to a JSON-serialisable Python value."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    try:
-        if value != value:  # pandas NA / NaT
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value)
 
 
 def to_json(row):
