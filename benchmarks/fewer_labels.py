@@ -89,6 +89,9 @@ ARMS = {
     "pretrained-enclr1e-4": dict(pretrain="simclr", min_steps=400, encoder_lr=1e-4),
     # logistic regression on BYOL's embedding (self-distillation against SimCLR's contrast)
     "probe-byol": dict(pretrain="byol", probe=True),
+    # the pretrained arm, its encoder pretrained on 20,000 unlabeled particles: the pool's
+    # 2,000 (same labels, same test set) and 18,000 more from the simulator
+    "pretrained-pool20k": dict(pretrain="simclr-pool20k", min_steps=400, encoder_lr=1e-4),
 }
 
 ARMS.update(FINAL)
@@ -97,7 +100,25 @@ ARMS.update(FINAL)
 PRETRAIN = {
     "simclr": dict(method="simclr", max_epochs=30),
     "byol": dict(method="byol", max_epochs=30),
+    # as many optimizer steps as "simclr" (3 epochs of 20,000 = 30 of 2,000), 10x the particles
+    "simclr-pool20k": dict(method="simclr", max_epochs=3),
 }
+#: extra unlabeled particles of a pretraining configuration (added to the pool's own)
+EXTRA_UNLABELED = {"simclr-pool20k": 18000}
+
+
+def _extra_unlabeled(snr, n):
+    """``n`` more particles like the pool's: another draw of the simulator (seed 1).
+
+    The same classes, SNR and imaging as the pool (seed 0), other particles and poses;
+    only their volumes are used, never their labels or their test split.
+    """
+    from skcryoal.datasets import fetch_simulated
+
+    data = fetch_simulated(
+        "quick", n_train_per_class=n // 10, n_test_per_class=1, snr=snr, random_state=1
+    )
+    return data.X_train
 
 
 def _load(snr, n_unlabeled=None):
@@ -136,11 +157,17 @@ def _classifier(spec, n_labeled, seed, width):
     return CryoNetClassifier(**params)
 
 
-def pretrained_encoder(name, X_pool, folder, width, seed=0):
-    """Fit (or resume, or load) the pool's encoder of a pretraining configuration."""
+def pretrained_encoder(name, X_pool, folder, width, seed=0, snr=None):
+    """Fit (or resume, or load) the pool's encoder of a pretraining configuration.
+
+    A configuration in ``EXTRA_UNLABELED`` trains on the pool and that many more
+    simulated particles at ``snr``.
+    """
     from skcryoal.pretraining import SubtomogramEmbedder
 
     folder.mkdir(parents=True, exist_ok=True)
+    if name in EXTRA_UNLABELED:
+        X_pool = np.concatenate([X_pool, _extra_unlabeled(snr, EXTRA_UNLABELED[name])])
     emb = SubtomogramEmbedder(
         **PRETRAIN[name], width=width, random_state=seed, progress=False,
         checkpoint=folder / f"{name}-w{width}-seed{seed}.pt",
@@ -151,7 +178,7 @@ def pretrained_encoder(name, X_pool, folder, width, seed=0):
     return emb, seconds, time.perf_counter() - t0
 
 
-def run_one(arm, spec, budget, trial, data, width, encoders=None):
+def run_one(arm, spec, budget, trial, data, width, encoders=None, snr=None):
     from sklearn.metrics import accuracy_score, f1_score
 
     X_pool, y_pool, X_test, y_test = data
@@ -164,7 +191,7 @@ def run_one(arm, spec, budget, trial, data, width, encoders=None):
         labeled = np.sort(np.concatenate([order[y_pool[order] == c][:per_class] for c in classes]))
     extra = {}
     if spec.get("pretrain"):
-        emb, pre_s, _ = pretrained_encoder(spec["pretrain"], X_pool, encoders, width)
+        emb, pre_s, _ = pretrained_encoder(spec["pretrain"], X_pool, encoders, width, snr=snr)
         extra["pretrain_seconds"] = round(pre_s, 1)
     if spec.get("cold_start"):
         from skcryoal.query import get_strategy
@@ -292,8 +319,14 @@ def endpoints(rows, budgets, target=0.9):
     for (arm, trial), g in df.groupby(["arm", "trial"]):
         g = g.set_index("budget")
         labels, censored = np.nan, False
-        if set(budgets) <= set(g.index):  # an incomplete curve has no labels-to-90
-            labels, censored = labels_to_reach(budgets, g.loc[budgets, "accuracy"], target)
+        # the budgets measured from the first on: a curve's first crossing needs only them,
+        # its censoring (never reaching the target) needs them all
+        k = next((i for i, b in enumerate(budgets) if b not in g.index), len(budgets))
+        if k:
+            measured = list(budgets[:k])
+            labels, censored = labels_to_reach(measured, g.loc[measured, "accuracy"], target)
+            if censored and k < len(budgets):
+                labels, censored = np.nan, False  # not reached yet, budgets missing
         out.append(
             dict(
                 arm=arm, trial=trial, labels_to_target=labels, censored=censored,
@@ -304,20 +337,38 @@ def endpoints(rows, budgets, target=0.9):
     return pd.DataFrame(out, columns=columns)
 
 
-def final_report(path, reference="today", budgets=(20, 50, 100, 200, 300), target=0.9):
-    """Markdown: per-budget accuracy, the primary endpoints, paired verdicts with Holm."""
+def final_report(
+    path=None,
+    reference="today",
+    budgets=(20, 50, 100, 200, 300),
+    target=0.9,
+    *,
+    rows=None,
+    arms=FINAL,
+    family=FAMILY,
+    title=None,
+):
+    """Markdown: per-budget accuracy, the primary endpoints, paired verdicts with Holm.
+
+    ``path``: JSON-lines file(s), comma-separated; or ``rows`` (dicts with ``arm``,
+    ``budget``, ``trial``, ``accuracy``, ``fit_seconds``). ``arms`` orders the table;
+    each arm of ``family`` is compared with ``reference`` on both endpoints, Holm over
+    ``2 * len(family)`` comparisons.
+    """
     import pandas as pd
     from scipy import stats
 
     from skcryoal.benchmark import holm_adjust, sign_flip_test
 
-    paths = [Path(p) for p in str(path).split(",")]
-    rows = [row for p in paths for row in _done(p)]
+    if rows is None:
+        paths = [Path(p) for p in str(path).split(",")]
+        rows = [row for p in paths for row in _done(p)]
+        title = title or ", ".join(p.name for p in paths)
     df = pd.DataFrame(rows)
     budgets = list(budgets)
-    lines = [f"# Fewer labels: {', '.join(p.name for p in paths)}", ""]
+    lines = [f"# Fewer labels: {title}", ""]
     lines += ["## Test accuracy by labels (mean [95% t interval], trials)", ""]
-    arms = [a for a in FINAL if a in set(df["arm"])]
+    arms = [a for a in arms if a in set(df["arm"])]
     lines.append("| arm | " + " | ".join(str(b) for b in budgets) + " |")
     lines.append("|---" * (len(budgets) + 1) + "|")
     for arm in arms:
@@ -355,7 +406,7 @@ def final_report(path, reference="today", budgets=(20, 50, 100, 200, 300), targe
     comparisons = []
     ref = ep[ep["arm"] == reference].set_index("trial")
     for arm in arms:
-        if arm not in FAMILY:
+        if arm not in family:
             continue
         g = ep[ep["arm"] == arm].set_index("trial")
         for endpoint, sign in (("labels_to_target", -1), ("accuracy_at_50", 1)):
@@ -371,17 +422,17 @@ def final_report(path, reference="today", budgets=(20, 50, 100, 200, 300), targe
             comparisons.append(
                 dict(arm=arm, endpoint=endpoint, n=len(d), mean=mean, low=mean - half,
                      high=mean + half, p_t=p_t, p_flip=flip.p_value, better=sign * mean > 0,
-                     flip_floor=min(1.0, flip.min_p_value * 2 * len(FAMILY)))
+                     flip_floor=min(1.0, flip.min_p_value * 2 * len(family)))
             )  # fmt: skip
     if comparisons:
         table = pd.DataFrame(comparisons)
         # Holm over the declared family: comparisons not made yet count with p = 1
-        family = 2 * len(FAMILY)
-        pad = np.ones(max(0, family - len(table)))
+        n_family = 2 * len(family)
+        pad = np.ones(max(0, n_family - len(table)))
         table["p_holm"] = holm_adjust(np.r_[table["p_t"].to_numpy(), pad])[: len(table)]
         table["p_flip_holm"] = holm_adjust(np.r_[table["p_flip"].to_numpy(), pad])[: len(table)]
         lines += ["", f"## Each arm against {reference!r} (paired by trial; Holm over the "
-                  f"declared family of {family}, {len(table)} made)", ""]  # fmt: skip
+                  f"declared family of {n_family}, {len(table)} made)", ""]  # fmt: skip
         lines.append(
             "| arm | endpoint | trials | difference [95% t] | p (t) | p Holm | p sign-flip "
             "| sign-flip Holm | verdict |"
@@ -407,10 +458,41 @@ def final_report(path, reference="today", budgets=(20, 50, 100, 200, 300), targe
     seconds = df.groupby("arm")["fit_seconds"].mean()
     lines += ["", "## CPU cost: mean fit seconds per arm (one thread, shared machine)", ""]
     lines += [f"- {arm}: {seconds[arm]:.0f} s" for arm in arms if arm in seconds]
+    if "query_seconds" in df:
+        query = df[df["query_seconds"] > 0].groupby("arm")["query_seconds"].mean()
+        lines += [f"- {arm}: {query[arm]:.1f} s per query" for arm in arms if arm in query]
     pre = df[df["pretrain_seconds"].notna()]["pretrain_seconds"] if "pretrain_seconds" in df else []
     if len(pre):
         lines.append(f"- pretraining (once per SNR, shared): {float(np.max(pre)) / 60:.1f} min")
     return "\n".join(lines) + "\n"
+
+
+#: the strategy comparison on the best recipe (DECLARATION.md, addendum 1)
+STRATEGIES = ("random", "badge", "typiclust", "probcover", "ema", "ema-0.999")
+
+
+def strategy_rows(folders):
+    """Rows of ``skcryoal benchmark`` output folders for :func:`final_report`.
+
+    Trials of folders run with different ``--seed`` are independent; each is named
+    ``<seed>-<trial>``. Every strategy of a trial starts from the same initial set.
+    """
+    import pandas as pd
+
+    rows = []
+    for folder in str(folders).split(","):
+        folder = Path(folder)
+        seed = json.loads((folder / "config.json").read_text())["seed"]
+        table = pd.read_csv(folder / "results.csv", keep_default_na=False)
+        for r in table.itertuples():
+            rows.append(
+                dict(
+                    arm=r.strategy, budget=int(r.n_labeled), trial=f"{seed}-{r.trial}",
+                    accuracy=float(r.accuracy), macro_f1=float(r.macro_f1),
+                    fit_seconds=float(r.train_seconds), query_seconds=float(r.query_seconds),
+                )
+            )  # fmt: skip
+    return rows
 
 
 def main(argv=None):
@@ -429,7 +511,26 @@ def main(argv=None):
         help="JSON-lines file(s) to summarize as markdown (comma-separated: parts run in "
         "parallel processes)",
     )
+    parser.add_argument(
+        "--strategy-report",
+        metavar="FOLDERS",
+        help="skcryoal benchmark output folders (comma-separated) to summarize as the "
+        "strategy comparison on the best recipe: each strategy against random",
+    )
     args = parser.parse_args(argv)
+    if args.strategy_report:
+        text = final_report(
+            rows=strategy_rows(args.strategy_report),
+            reference="random",
+            budgets=[int(b) for b in args.budgets.split(",")],
+            arms=STRATEGIES,
+            family=STRATEGIES[1:],
+            title="strategies on the pretrained recipe, " + args.strategy_report,
+        )
+        print(text)
+        if args.out:
+            Path(args.out).write_text(text)
+        return 0
     if args.report:
         report(args.report)
         return 0
@@ -455,7 +556,9 @@ def main(argv=None):
             for arm in arms:
                 if (arm, budget, trial) in done:
                     continue
-                row = run_one(arm, ARMS[arm], budget, trial, data, args.width, encoders)
+                row = run_one(
+                    arm, ARMS[arm], budget, trial, data, args.width, encoders, snr=args.snr
+                )
                 row.update(snr=args.snr, width=args.width, threads=args.threads)
                 with out.open("a") as fh:
                     fh.write(json.dumps(row) + "\n")

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from conftest import make_easy_volumes
@@ -75,3 +76,57 @@ def test_runs_resume_and_report(fewer, tmp_path):
     text = fewer.final_report(out, budgets=(20, 50))
     assert "## Primary endpoints" in text and "| today |" in text
     assert "Holm" in text and "| pretrained | labels_to_target | 2 |" in text
+
+
+def test_endpoints_need_only_the_budgets_up_to_the_crossing(benchmark_script):
+    module = benchmark_script("fewer_labels")
+    rows = [
+        # crosses between 20 and 50: 100 and 200 not needed
+        dict(arm="a", trial=0, budget=20, accuracy=0.8),
+        dict(arm="a", trial=0, budget=50, accuracy=0.95),
+        # not reached by 50, the later budgets missing: unknown, not censored
+        dict(arm="b", trial=0, budget=20, accuracy=0.5),
+        dict(arm="b", trial=0, budget=50, accuracy=0.6),
+        # never reached over every budget: censored at the last
+        *[dict(arm="c", trial=0, budget=b, accuracy=0.5) for b in (20, 50, 100, 200)],
+        # a curve without its first budget has no labels-to-target
+        dict(arm="d", trial=0, budget=50, accuracy=0.95),
+    ]
+    ep = module.endpoints(rows, [20, 50, 100, 200]).set_index("arm")
+    assert ep.loc["a", "labels_to_target"] == pytest.approx(20 + 0.1 / 0.15 * 30)
+    assert not ep.loc["a", "censored"]
+    assert ep["labels_to_target"].isna().loc[["b", "d"]].all()
+    assert ep.loc["c", "labels_to_target"] == 200 and ep.loc["c", "censored"]
+    assert ep.loc["d", "accuracy_at_50"] == 0.95
+
+
+def test_strategy_report_pairs_trials_across_seed_folders(benchmark_script, tmp_path):
+    module = benchmark_script("fewer_labels")
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    folders = []
+    for seed in (0, 1):
+        rows = []
+        for trial in range(3):
+            for strategy, gain in (("random", 0.0), ("badge", 0.05), ("ema", -0.001)):
+                for n in (20, 50, 80):
+                    base = 0.7 if n == 20 else 0.85 + 0.001 * n
+                    acc = base + (0 if n == 20 else gain) + rng.normal(0, 0.002)
+                    rows.append(dict(strategy=strategy, trial=trial, n_labeled=n, accuracy=acc,
+                                     macro_f1=acc, train_seconds=10.0,
+                                     query_seconds=0.0 if n == 80 else 1.5))  # fmt: skip
+        folder = tmp_path / f"seed{seed}"
+        folder.mkdir()
+        pd.DataFrame(rows).to_csv(folder / "results.csv", index=False)
+        (folder / "config.json").write_text(json.dumps({"seed": seed}))
+        folders.append(str(folder))
+    out = tmp_path / "report.md"
+    argv = ["--strategy-report", ",".join(folders), "--budgets", "20,50,80", "--out", str(out)]
+    assert module.main(argv) == 0
+    text = out.read_text()
+    assert "| random | 6 / 6 |" in text and "| badge | 6 / 6 |" in text  # 2 seeds x 3 trials
+    assert "declared family of 10" in text  # 5 strategies x 2 endpoints
+    line = next(t for t in text.splitlines() if t.startswith("| badge | accuracy_at_50 |"))
+    assert "better: established" in line
+    assert "1.5 s per query" in text

@@ -5,6 +5,8 @@ an oracle for annotator; :mod:`._runner` runs its cycles.
 """
 
 import contextlib
+import hashlib
+import json
 import tempfile
 from pathlib import Path
 
@@ -202,6 +204,7 @@ def run_campaign(
     campaigns_dir=None,
     warm_start_epochs=None,
     subsample=None,
+    pretrain=None,
 ) -> pd.DataFrame:
     """Run the active-learning protocol of Wang et al. (2022) and return learning curves.
 
@@ -310,6 +313,18 @@ def run_campaign(
         12,000 of a 24,000-volume pool), for every strategy, drawn from the
         query's seed. None scores the whole unlabeled pool. A strategy spec
         with its own ``subsample`` is refused then.
+    pretrain : SubtomogramEmbedder or None, default=None
+        Learn from the unlabeled pool first: an unfitted
+        :class:`~skcryoal.pretraining.SubtomogramEmbedder` is fitted once on
+        ``X_pool`` (no labels; checkpointed after every epoch beside
+        ``results_file``, so a killed run resumes it), a fitted one is used as
+        it is. It is recorded in every (strategy, trial) campaign
+        (:meth:`Campaign.pretrain <skcryoal.campaign.Campaign.pretrain>`): each
+        cycle's classifier starts from its encoder and fine-tunes it gently
+        (``encoder_lr=1e-4`` unless the factory sets one; give the factory
+        ``min_steps`` for enough steps on a few dozen labels), the ceiling
+        too, and ``typiclust`` and ``probcover`` select on its embedding.
+        Every strategy and trial shares the one encoder.
 
     Returns
     -------
@@ -357,6 +372,7 @@ def run_campaign(
         )
     writer = None if results_file is None else ResultsWriter(results_file)
     done = _read_done(writer)
+    embedder = _pretrained(pretrain, X_pool, results_file, progress)
     with _campaign_root(campaigns_dir) as (root, keep):
         run = Runner(
             (X_pool, y_pool, X_test, y_test),
@@ -371,6 +387,7 @@ def run_campaign(
             keep,
             warm_start_epochs=warm_start_epochs,
             subsample=subsample,
+            embedder=embedder,
         )
         _check_configuration(run)
         rows = _run_all(run, seeds, ceiling, done)
@@ -381,6 +398,36 @@ def run_campaign(
     table = table.sort_values(["_order", "trial", "cycle"], kind="stable")
     table = table.drop(columns="_order").reset_index(drop=True)
     return _normalize_dtypes(table)
+
+
+def pretrain_checkpoint(results_file, embedder):
+    """The per-epoch checkpoint of a benchmark's pretraining, beside its results file."""
+    if results_file is None:
+        return None
+    params = json.dumps(embedder._training_params(), sort_keys=True, default=repr)
+    key = hashlib.sha256((params + repr(embedder.random_state)).encode()).hexdigest()[:12]
+    return Path(results_file).parent / f"pretrain-{key}.pt"
+
+
+def _pretrained(pretrain, X_pool, results_file, progress):
+    """The fitted embedder of ``pretrain`` (fitted on the pool if it is not), or None."""
+    if pretrain is None:
+        return None
+    from sklearn.base import clone
+
+    from ..pretraining import SubtomogramEmbedder
+
+    if not isinstance(pretrain, SubtomogramEmbedder):
+        raise TypeError(
+            f"pretrain must be a SubtomogramEmbedder (fitted, or to fit on the pool) or None; "
+            f"got {type(pretrain).__name__}."
+        )
+    if hasattr(pretrain, "encoder_"):
+        return pretrain
+    embedder = clone(pretrain).set_params(
+        checkpoint=pretrain_checkpoint(results_file, pretrain), progress=bool(progress)
+    )
+    return embedder.fit(X_pool)
 
 
 def _run_all(run, seeds, ceiling, done):

@@ -50,6 +50,11 @@ class BenchmarkPreset:
         :func:`declare_primary_endpoint`.
     primary_metric : {"accuracy", "macro_f1"}, default="accuracy"
         The metric of the primary endpoint.
+    pretrain : dict or None, default=None
+        Self-supervised pretraining on the pool before the first cycle:
+        parameters of :class:`~skcryoal.pretraining.SubtomogramEmbedder`
+        (``method``, ``max_epochs``...; its width is the classifier's), or
+        None for none (see :func:`run_campaign`'s ``pretrain``).
     """
 
     name: str
@@ -67,6 +72,7 @@ class BenchmarkPreset:
     gpu: bool = False
     primary_endpoint: str = "auc_after_first"
     primary_metric: str = "accuracy"
+    pretrain: dict = None
 
 
 # wedge-preserving augmentation: +18 points of test accuracy at 300 labels, SNR 0.1

@@ -69,6 +69,10 @@ class Runner:
     warm_start_epochs, subsample : int or None, default=None
         The campaigns' round settings (see
         :meth:`~skcryoal.campaign.Campaign.create`).
+    embedder : SubtomogramEmbedder or None, default=None
+        A fitted embedder recorded in every campaign
+        (:meth:`~skcryoal.campaign.Campaign.pretrain`): their fits start from
+        its encoder and the embedding strategies select on it.
     """
 
     def __init__(
@@ -85,8 +89,10 @@ class Runner:
         keep,
         warm_start_epochs=None,
         subsample=None,
+        embedder=None,
     ):
         self.X_pool, self.y_pool, self.X_test, self.y_test = data
+        self.embedder = embedder
         self.specs, self.factory, self.schedule = specs, factory, schedule
         self.semi, self.dataset, self.progress, self.writer = semi, dataset, progress, writer
         self.root, self.keep = root, keep
@@ -151,6 +157,8 @@ class Runner:
             warm_start_epochs=self.warm_start_epochs,
             subsample=self.subsample,
         )
+        if self.embedder is not None:
+            campaign.pretrain(self.embedder, progress=False)
         for cycle, batch in enumerate(batches[1:], start=1):
             if self.warm_start_epochs is not None:
                 params = self.fit_params(
@@ -366,6 +374,10 @@ def run_ceiling(run, trial, trial_seed, done, bar):
         return done[key]
     bar.set_postfix_str(f"{CEILING} trial {trial}")
     est = run.estimator("random", {}, derive_seed(trial_seed, "fit", "ceiling"))
+    if run.embedder is not None:
+        from ..campaign._model import use_encoder
+
+        use_encoder(est, run.embedder.encoder_)
     epochs = run.progress.epoch_callback(CEILING)
     if epochs is not None and "callbacks" in _param_names(est, False):
         est.set_params(callbacks=[*(est.callbacks or []), ("benchmark_epochs", epochs)])

@@ -261,7 +261,9 @@ class ExponentialMovingAverage(Callback):
                 drop = train.get("drop_last", False) or (
                     batch not in (None, -1) and n > 1 and n % batch == 1
                 )
-                n_steps = steps_per_epoch(n, batch, drop) * int(getattr(net, "max_epochs", 1))
+                # a CryoNetClassifier's fit_epochs_ (min_steps may lengthen a fit)
+                epochs = net.__dict__.get("fit_epochs_", getattr(net, "max_epochs", 1))
+                n_steps = steps_per_epoch(n, batch, drop) * int(epochs)
         self.decay_ = resolve_ema_decay(self.decay, self.horizon, n_steps)
 
     def on_train_end(self, net, **kwargs):

@@ -236,19 +236,33 @@ def _use_pretrained(campaign, estimator):
     classifier's usual rate a few dozen labels destroy the pretrained encoder
     (measured: docs/benchmarks.md, "Fewer labels").
     """
-    from ._pretrain import PRETRAINED_ENCODER_LR, encoder_path, pretrained_record
+    from ._pretrain import encoder_path, pretrained_record
 
     record = pretrained_record(campaign)
     if record is None:
         return None
+    if not use_encoder(estimator, encoder_path(campaign)):
+        return None
+    return record["key"]
+
+
+def use_encoder(estimator, encoder):
+    """Start ``estimator`` from a pretrained ``encoder``, fine-tuned gently; True if it can.
+
+    Only an estimator with an ``encoder`` parameter that is not set already (a
+    CryoNetClassifier; in a Pipeline, its final step) is changed; ``encoder_lr``
+    becomes ``PRETRAINED_ENCODER_LR`` unless it sets its own.
+    """
+    from ._pretrain import PRETRAINED_ENCODER_LR
+
     final = _final_step(estimator)
     params = final.get_params() if hasattr(final, "get_params") else {}
     if "encoder" not in params or params["encoder"] is not None:
-        return None
-    final.set_params(encoder=encoder_path(campaign))
+        return False
+    final.set_params(encoder=encoder)
     if "encoder_lr" in params and params["encoder_lr"] is None:
         final.set_params(encoder_lr=PRETRAINED_ENCODER_LR)
-    return record["key"]
+    return True
 
 
 def _drop_optimizer_state(estimator):
@@ -626,12 +640,17 @@ class ModelMixin:
         * the embedding strategies (``typiclust``, ``probcover``) select on the
           embedder, with or without a model, so they pick the first labels too.
 
+        A fitted embedder is recorded as it is, without training: one
+        pretrained on more particles than this pool (other tomograms, a
+        larger set), or shared by several campaigns over the same particles.
+
         Parameters
         ----------
         embedder : SubtomogramEmbedder or None, default=None
-            Its parameters are used (it is cloned and fitted here). None: the
-            defaults, with the width and stem of the campaign's classifier and
-            the campaign's ``random_state``.
+            Unfitted: its parameters are used (it is cloned and fitted here on
+            the pool). Fitted: recorded as it is; its volumes must have the
+            pool's shape. None: the defaults, with the width and stem of the
+            campaign's classifier and the campaign's ``random_state``.
         progress : bool, default=True
             Show a progress bar over the epochs.
 

@@ -1,7 +1,8 @@
 """Self-supervised pretraining on a campaign's particles: stored, resumable, reused.
 
 ``campaign.pretrain()`` fits a :class:`~skcryoal.pretraining.SubtomogramEmbedder` on
-every particle of the pool (no labels are used). While it trains, its state is
+every particle of the pool (no labels are used), or records one fitted elsewhere
+(on more particles, or shared by several campaigns). While it trains, its state is
 written after every epoch to ``pretrain/training-<key>.pt``, where ``<key>`` digests
 the embedder's training parameters and the pool: the same call after a kill resumes
 from the last epoch. When it ends, the fitted embedder is pickled atomically to
@@ -16,6 +17,7 @@ embedding strategies (``typiclust``, ``probcover``) select on the embedder, so t
 can choose the first labels (a cold start).
 """
 
+import copy
 import hashlib
 import json
 import time
@@ -67,17 +69,31 @@ def pretrain_campaign(campaign, embedder=None, *, progress=True):
             f"embedder must be a SubtomogramEmbedder (its parameters are used; it is fitted "
             f"here); got {type(embedder).__name__}."
         )
-    else:
-        embedder = clone(embedder)
-    key = _key(embedder, campaign)
+    fitted = hasattr(embedder, "encoder_")
     folder = Path(campaign.path) / PRETRAIN_DIR
     folder.mkdir(exist_ok=True)
-    training = folder / f"training-{key}.pt"
-    embedder.set_params(checkpoint=training, progress=progress)
-    start = time.perf_counter()
-    embedder.fit(campaign._volumes)
-    seconds = time.perf_counter() - start
-    embedder.set_params(checkpoint=None)  # the stored embedder refers to no file
+    if fitted:
+        shape = tuple(campaign.volume_shape)
+        if tuple(embedder.volume_shape_) != shape:
+            raise ValueError(
+                f"The fitted embedder was trained on volumes of shape {embedder.volume_shape_}; "
+                f"this campaign's particles are {shape}. Pass an unfitted embedder to train "
+                "one on the pool."
+            )
+        embedder = copy.deepcopy(embedder)
+        embedder.set_params(checkpoint=None)
+        trained = json.dumps([_key(embedder, campaign), embedder.seed_, embedder.history_])
+        key = "fitted-" + hashlib.sha256(trained.encode()).hexdigest()[:16]
+        seconds = 0.0
+    else:
+        embedder = clone(embedder)
+        key = _key(embedder, campaign)
+        training = folder / f"training-{key}.pt"
+        embedder.set_params(checkpoint=training, progress=progress)
+        start = time.perf_counter()
+        embedder.fit(campaign._volumes)
+        seconds = time.perf_counter() - start
+        embedder.set_params(checkpoint=None)  # the stored embedder refers to no file
     encoder_file = folder / f"encoder-{key}.pt"
     with atomic_output(encoder_file) as tmp:
         torch.save(embedder.encoder_.state_dict(), tmp)
@@ -94,6 +110,9 @@ def pretrain_campaign(campaign, embedder=None, *, progress=True):
         method=embedder.method,
         n_epochs=embedder.n_epochs_,
         n_particles=campaign.n_particles,
+        # the volumes it was trained on: the pool's, or others' for a fitted embedder
+        trained_here=not fitted,
+        n_trained_on=getattr(embedder, "n_samples_fit_", None),
         train_seconds=round(sum(h["seconds"] for h in embedder.history_), 1),
         call_seconds=round(seconds, 1),
         final_loss=embedder.history_[-1]["loss"] if embedder.history_ else None,

@@ -66,9 +66,12 @@ class CampaignStatus:
         else:
             used = "the latest model does not start from it"
         minutes = (record.get("train_seconds") or 0) / 60
+        where = f"{record.get('n_particles')} particles"
+        if record.get("trained_here") is False:  # recorded fitted: trained on other volumes
+            where = f"{record.get('n_trained_on') or 'other'} particles, fitted elsewhere"
         return (
-            f"{record.get('method')}, {record.get('n_epochs')} epochs on "
-            f"{record.get('n_particles')} particles ({minutes:.1f} min); {used}"
+            f"{record.get('method')}, {record.get('n_epochs')} epochs on {where} "
+            f"({minutes:.1f} min); {used}"
         )
 
     def _lines(self):

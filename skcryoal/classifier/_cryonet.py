@@ -21,6 +21,7 @@ from skorch.utils import TeeGenerator, is_dataset, to_tensor
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ..callbacks import ExponentialMovingAverage
+from ..callbacks._ema import steps_per_epoch
 from ..losses import EMARegularizedLoss
 from ..nn import ResNet3D
 from ..utils._batches import iter_batches
@@ -51,6 +52,7 @@ _ADDED_PARAMS = {
     "encoder": None,
     "freeze_encoder": False,
     "encoder_lr": None,
+    "min_steps": None,
 }
 
 
@@ -85,6 +87,14 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
     optimizer : torch optimizer class, default=torch.optim.AdamW
     lr : float, default=3e-3
     max_epochs : int, default=30
+    min_steps : int or None, default=None
+        Train for at least this many optimizer steps: a fit whose labeled set
+        is too small for ``max_epochs`` epochs to give them trains for more
+        epochs (the learning-rate decay and the mean model's horizon follow;
+        ``fit_epochs_`` says how many). With a few dozen labels, 20 epochs are
+        a few dozen steps; fine-tuning a pretrained encoder on 20-50 labels
+        was measured with ``min_steps=400`` (docs/benchmarks.md, "Fewer
+        labels"). None trains ``max_epochs`` epochs whatever the set's size.
     batch_size : int, default=16
         Training batch size; also the inference batch size.
     train_split : callable or None, default=None
@@ -233,6 +243,9 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         Class labels, in output-unit order.
     volume_shape_ : tuple of int
         Spatial shape ``(D, H, W)`` of the training volumes.
+    fit_epochs_ : int
+        Epochs of the last ``fit`` or ``partial_fit``: ``max_epochs``, or more
+        where ``min_steps`` asked for them.
     device_ : str or None
         The device the models live on: ``device`` with ``"auto"`` resolved
         (``"cpu"``, ``"cuda"``, ``"cuda:1"``...).
@@ -278,6 +291,7 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
     _parameter_constraints = {
         "lr": [Interval(Real, 0, np.inf, closed="neither")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "min_steps": [Interval(Integral, 1, None, closed="left"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
         "ema_decay": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "ema_horizon": [Interval(Real, 0, 1, closed="right")],
@@ -314,6 +328,7 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         train_split=None,
         verbose=0,
         iterator_train__shuffle=True,
+        min_steps=None,
         ema_decay="auto",
         reg_lambda=0.03,
         classes=None,
@@ -350,6 +365,7 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
             classes=classes,
             **kwargs,
         )
+        self.min_steps = min_steps
         self.ema_decay = ema_decay
         self.reg_lambda = reg_lambda
         self.random_state = random_state
@@ -383,11 +399,28 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
     def _default_callbacks(self):
         callbacks = list(super()._default_callbacks)
         extra = [
-            ("lr_scheduler", LRScheduler(CosineAnnealingLR, T_max=self.max_epochs)),
+            ("lr_scheduler", LRScheduler(CosineAnnealingLR, T_max=self._epochs_planned())),
             ("ema", self._ema_callback()),
         ]
         # keep print_log last so it reports what the other callbacks recorded
         return callbacks[:-1] + extra + callbacks[-1:]
+
+    def _epochs_planned(self):
+        # the epochs of the fit being set up (fit_epochs_ is set before initialize)
+        return self.__dict__.get("fit_epochs_", self.max_epochs)
+
+    def _epochs_for(self, n_labeled):
+        """Epochs of a fit on ``n_labeled`` volumes: ``max_epochs``, more for ``min_steps``."""
+        epochs = int(self.max_epochs)
+        if self.min_steps is None:
+            return epochs
+        train = self.get_params_for("iterator_train")
+        batch = train.get("batch_size", self.batch_size)
+        drop = train.get("drop_last", False) or (
+            batch not in (None, -1) and n_labeled > 1 and n_labeled % batch == 1
+        )
+        per_epoch = steps_per_epoch(n_labeled, batch, drop)
+        return max(epochs, -(-int(self.min_steps) // per_epoch))
 
     @property
     def _authors_mean_model(self):
@@ -726,6 +759,7 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
             torch_seed_context(draw_seed(self.random_state), self.device_ or "cpu"),
             self._concrete_device(),
         ):
+            self.fit_epochs_ = self._epochs_for(len(X))
             if initialize:
                 self.initialize()
             self.volume_shape_ = tuple(int(s) for s in X.shape[2:])
@@ -735,6 +769,7 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
             elif initialize or self._grad_scaler is None:
                 self._grad_scaler = torch.amp.GradScaler("cuda")
             try:
+                fit_params.setdefault("epochs", self.fit_epochs_)
                 NeuralNetClassifier.partial_fit(self, X, y_enc, **fit_params)
             finally:
                 self._unlabeled = None
@@ -827,33 +862,17 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         if self.augment:
             Xi = self.augment_views(Xi)
         method = None if self._unlabeled is None else self.unlabeled_method
-        X_all = Xi
-        if method == "consistency":
-            # the paper's semi-supervised variant: the regularizer on unaugmented volumes
-            U = self._unlabeled.next_batch(len(Xi) * self.unlabeled_ratio)
-            X_all = torch.cat([Xi, self._input_to_device(U)])
+        U = None
+        if method is not None:
+            U = self._input_to_device(self._unlabeled.next_batch(len(Xi) * self.unlabeled_ratio))
         if method in (None, "consistency"):
+            # supervised, or the paper's semi-supervised variant: the regularizer also on
+            # the unlabeled volumes as they are
+            X_all = Xi if U is None else torch.cat([Xi, U])
             y_pred = self.infer(X_all, **fit_params)
             loss = self.get_loss(y_pred, yi, X=X_all, training=True)
         else:
-            U = self._input_to_device(self._unlabeled.next_batch(len(Xi) * self.unlabeled_ratio))
-            weak = augment_batch(U, self.augment_shift)
-            strong = self.strong_views(U)
-            if method == "fixmatch":
-                # one pass over labeled, weak and strong views (batch norm sees them together)
-                out = _logits(self.infer(torch.cat([Xi, weak, strong]), **fit_params))
-                y_pred, teacher = out[: len(Xi)], out[len(Xi) : len(Xi) + len(U)].detach()
-                student = out[len(Xi) + len(U) :]
-            else:
-                out = _logits(self.infer(torch.cat([Xi, strong]), **fit_params))
-                y_pred, student = out[: len(Xi)], out[len(Xi) :]
-                teacher = self._mean_logits(weak)
-            loss_u, used = unlabeled_loss(
-                method, student, teacher, threshold=self.pseudo_label_threshold
-            )
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-            loss = loss + self.unlabeled_weight * loss_u
-            self.history.record_batch("unlabeled_used", used)
+            y_pred, loss = self._two_view_loss(Xi, yi, U, method, **fit_params)
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"Training diverged: the loss became {loss.item()} in epoch "
@@ -863,6 +882,26 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
             )
         self._backward(loss)
         return {"loss": loss, "y_pred": y_pred[: len(Xi)]}
+
+    def _two_view_loss(self, Xi, yi, U, method, **fit_params):
+        """Labeled loss plus the Mean Teacher or FixMatch loss of unlabeled ``U``."""
+        weak = augment_batch(U, self.augment_shift)
+        strong = self.strong_views(U)
+        n = len(Xi)
+        if method == "fixmatch":
+            # one pass over labeled, weak and strong views (batch norm sees them together)
+            out = _logits(self.infer(torch.cat([Xi, weak, strong]), **fit_params))
+            y_pred, teacher, student = out[:n], out[n : n + len(U)].detach(), out[n + len(U) :]
+        else:
+            out = _logits(self.infer(torch.cat([Xi, strong]), **fit_params))
+            y_pred, student = out[:n], out[n:]
+            teacher = self._mean_logits(weak)
+        loss_u, used = unlabeled_loss(
+            method, student, teacher, threshold=self.pseudo_label_threshold
+        )
+        self.history.record_batch("unlabeled_used", used)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        return y_pred, loss + self.unlabeled_weight * loss_u
 
     def augment_views(self, X):
         """Return a randomly augmented copy of a batch, as ``augment`` says.

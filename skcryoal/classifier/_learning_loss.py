@@ -142,7 +142,7 @@ class LearningLossClassifier(CryoNetClassifier):
         return self
 
     def _detach_epoch(self):
-        return int(round(self.detach_after * self.max_epochs))
+        return int(round(self.detach_after * self._epochs_planned()))
 
     # ---------------------------------------------------------------- fitting
     def on_train_begin(self, net, X=None, y=None, **kwargs):

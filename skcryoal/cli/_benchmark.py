@@ -189,6 +189,27 @@ def add_arguments(parser):
         "strategy (the authors scored 12000 of 24000; default: the whole unlabeled pool)",
     )
 
+    pre = parser.add_argument_group("learning from the unlabeled pool (default: the preset's)")
+    pre.add_argument(
+        "--pretrain",
+        choices=("simclr", "byol", "none"),
+        help="pretrain an encoder on the whole pool without labels before the first cycle "
+        "(SubtomogramEmbedder, checkpointed in the --out folder after every epoch); every "
+        "cycle's classifier fine-tunes it gently (encoder lr 1e-4), and typiclust and "
+        "probcover select on its embedding; seeded 0 whatever --seed, so that runs with "
+        "other seeds (more trials) share the encoder. none: the paper's recipe, from scratch",
+    )
+    pre.add_argument(
+        "--pretrain-epochs", type=positive_int, metavar="N", help="pretraining epochs (30)"
+    )
+    pre.add_argument(
+        "--min-steps",
+        type=positive_int,
+        metavar="N",
+        help="train each cycle for at least N optimizer steps (more epochs on small labeled "
+        "sets); the measured fine-tuning of a pretrained encoder used 400",
+    )
+
     clf = parser.add_argument_group("classifier (default: the preset's)")
     clf.add_argument("--epochs", type=positive_int, help="epochs per cycle")
     clf.add_argument("--width", type=positive_int, help="ResNet3D width (64: ResNet-18)")
@@ -316,9 +337,23 @@ def _config(args, prog):
         ("device", "device"),
         ("regularize_baselines", "regularize_baselines"),
         ("augment", "augment"),
+        ("min_steps", "min_steps"),
     ):
         if getattr(args, option) is not None:
             classifier[key] = getattr(args, option)
+    pretrain = None if preset.pretrain is None else dict(preset.pretrain)
+    if args.pretrain == "none":
+        pretrain = None
+    elif args.pretrain is not None:
+        pretrain = dict(pretrain or {}, method=args.pretrain)
+    if args.pretrain_epochs is not None:
+        if pretrain is None:
+            raise CLIError(f"{prog}: error: --pretrain-epochs needs --pretrain (simclr or byol)")
+        pretrain["max_epochs"] = args.pretrain_epochs
+    if pretrain is not None:
+        pretrain.setdefault("max_epochs", 30)
+        # one encoder whatever --seed: runs of other seeds (more trials) share it
+        pretrain.setdefault("random_state", 0)
     particles = _pools.spec_from_args(args, args.table, prog, what="--table", size_is_ours=False)
     if particles is not None:
         data = _particle_set_data(args, particles, prog)
@@ -374,6 +409,7 @@ def _config(args, prog):
         classifier=classifier,
         warm_start_epochs=args.warm_start,
         subsample=args.subsample,
+        pretrain=pretrain,
         primary_endpoint=primary,
     )
 
@@ -390,6 +426,7 @@ _RESUME_KEYS = (
     "classifier",
     "warm_start_epochs",
     "subsample",
+    "pretrain",
 )
 
 
@@ -591,6 +628,19 @@ def _campaign_options(config):
     )
 
 
+def _embedder(config):
+    """The unfitted SubtomogramEmbedder of a configuration's ``pretrain``, or None."""
+    if config.get("pretrain") is None:
+        return None
+    from ..classifier._device import resolve_device
+    from ..pretraining import SubtomogramEmbedder
+
+    clf = config["classifier"]
+    params = dict(width=clf.get("width", 16), random_state=config["seed"])
+    params["device"] = resolve_device(clf.get("device", "cpu"))
+    return SubtomogramEmbedder(**{**params, **config["pretrain"]})
+
+
 def run(args):
     """Run (or resume) a benchmark campaign and write its results, plot and summary."""
     prog = args.command_prog
@@ -638,6 +688,7 @@ def run(args):
             dataset=dataset,
             progress=progress,
             campaigns_dir=out / "campaigns",
+            pretrain=_embedder(config),
             **_campaign_options(config),
         )
     except KeyboardInterrupt:

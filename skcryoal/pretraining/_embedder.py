@@ -95,6 +95,8 @@ class SubtomogramEmbedder(TransformerMixin, BaseEstimator):
     embedding_dim_ : int
         ``8 * width``: the number of features ``transform`` returns.
     volume_shape_ : tuple of int
+    n_samples_fit_ : int
+        The number of volumes it was trained on.
     n_epochs_ : int
         Epochs trained (``max_epochs`` after a complete fit).
     history_ : list of dict
@@ -334,6 +336,7 @@ class SubtomogramEmbedder(TransformerMixin, BaseEstimator):
         self.encoder_ = objective.encoder.eval()
         self.embedding_dim_ = int(self.encoder_.embedding_dim)
         self.volume_shape_ = self._fit_shape
+        self.n_samples_fit_ = int(len(X))
         self.n_epochs_ = len(history)
         self.history_ = history
         self.seed_ = seed

@@ -115,3 +115,38 @@ def test_a_changed_stored_embedder_is_refused(make_campaign):
     d = Campaign.open(c.path)
     with pytest.raises(RuntimeError, match=r"checksum that does not match.*pretrain\(\)"):
         d.embedder
+
+
+def test_a_fitted_embedder_is_recorded_without_training(make_campaign):
+    c = make_campaign(n_seeds=6)
+    # pretrained on more particles than the pool: recorded as it is
+    extra = np.concatenate([c._volumes[:], c._volumes[:]])
+    fitted = small_embedder().fit(extra)
+    before = {k: v.clone() for k, v in fitted.encoder_.state_dict().items()}
+    emb = c.pretrain(fitted, progress=False)
+    for k, v in emb.encoder_.state_dict().items():
+        torch.testing.assert_close(v, before[k], rtol=0, atol=0)  # not trained again
+    record = c.status().pretrained
+    assert record["trained_here"] is False and record["n_trained_on"] == 60
+    assert record["key"].startswith("fitted-")
+    assert not list((c.path / "pretrain").glob("training-*"))
+    assert "60 particles, fitted elsewhere" in str(c.status())
+    c.fit()
+    assert c._store.models()[-1]["metrics"]["pretrained"] == record["key"]
+    np.testing.assert_array_equal(
+        Campaign.open(c.path).embedder.transform(c._volumes[:3]), fitted.transform(c._volumes[:3])
+    )
+    # a second fitted embedder gets its own key and files
+    other = small_embedder(random_state=1).fit(extra)
+    c.pretrain(other, progress=False)
+    assert c.status().pretrained["key"] != record["key"]
+    assert len(c._store.meta()["pretrain_history"]) == 2
+
+
+def test_a_fitted_embedder_of_another_shape_is_refused(make_campaign):
+    c = make_campaign(n_seeds=6)
+    rng = np.random.default_rng(0)
+    other = small_embedder().fit(rng.normal(size=(16, 1, 20, 20, 20)).astype(np.float32))
+    with pytest.raises(ValueError, match=r"shape \(20, 20, 20\).*Pass an unfitted embedder"):
+        c.pretrain(other, progress=False)
+    assert c.status().pretrained is None

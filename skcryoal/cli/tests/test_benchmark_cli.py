@@ -267,3 +267,38 @@ def test_dry_run_checks_a_table_against_the_budgets(tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "b"), "--dry-run"]) == 2
     assert "larger than the pool (9 volumes)" in capsys.readouterr().err
     assert main([*argv[:-1], "8", "--out", str(tmp_path / "b"), "--dry-run"]) == 0
+
+
+def _with(args, **changes):
+    args = list(args)
+    for flag, value in changes.items():
+        args[args.index(flag) + 1] = value
+    return args
+
+
+def test_pretrain_learns_from_the_pool_first(tmp_path, data_home, capsys):
+    out = tmp_path / "bench"
+    args = _with(TINY, **{"--train-per-class": "24", "--strategies": "random,typiclust"})
+    args += ["--pretrain", "simclr", "--pretrain-epochs", "1", "--min-steps", "3"]
+    assert main(["benchmark", *args, "--trials", "1", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["pretrain"] == {"method": "simclr", "max_epochs": 1, "random_state": 0}
+    assert config["classifier"]["min_steps"] == 3
+    assert len(list(out.glob("pretrain-*.pt"))) == 1
+    for name in ("random-trial0", "typiclust-trial0"):  # each campaign records the encoder
+        assert list((out / "campaigns" / name / "pretrain").glob("encoder-fitted-*.pt"))
+    # resuming with another pretraining is refused, as any other configuration change
+    capsys.readouterr()
+    changed = _with(args, **{"--pretrain-epochs": "2"})
+    assert main(["benchmark", *changed, "--trials", "1", "--out", str(out)]) == 2
+    assert "pretrain" in capsys.readouterr().err
+
+
+def test_pretrain_epochs_need_pretrain(tmp_path, data_home, capsys):
+    assert main(["benchmark", *TINY, "--pretrain-epochs", "3", "--out", str(tmp_path)]) == 2
+    assert "--pretrain-epochs needs --pretrain" in capsys.readouterr().err
+    # --pretrain none: the paper's recipe, from scratch
+    assert main(["benchmark", *TINY, "--pretrain", "none", "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    config, _ = json.JSONDecoder().raw_decode(text[text.index("{") :])
+    assert config["pretrain"] is None
