@@ -121,10 +121,21 @@ def _extra_unlabeled(snr, n):
     return data.X_train
 
 
-def _load(snr, n_unlabeled=None):
+#: the imbalanced set: fig1-imbalanced-cpu's pool (the real set's imbalance, 1512 volumes)
+#: with a test set of 2001 in the same proportions (its own 271 is too small to compare on)
+IMBALANCED = dict(
+    n_train_per_class=[306, 189, 158, 140, 133, 126, 119, 116, 113, 112],
+    n_test_per_class=[405, 250, 209, 186, 176, 167, 157, 154, 149, 148],
+)
+
+
+def _load(snr, data="balanced"):
     from skcryoal.datasets import fetch_simulated
 
-    data = fetch_simulated("quick", n_train_per_class=200, n_test_per_class=100, snr=snr)
+    if data == "imbalanced":
+        data = fetch_simulated("imbalanced10-snr005", **IMBALANCED, snr=snr)
+    else:
+        data = fetch_simulated("quick", n_train_per_class=200, n_test_per_class=100, snr=snr)
     return np.asarray(data.X_train), np.asarray(data.y_train), data.X_test, np.asarray(data.y_test)
 
 
@@ -310,8 +321,11 @@ def labels_to_reach(budgets, accuracies, target=0.9):
     return float(x0 + (target - y0) * (x1 - x0) / (y1 - y0)), False
 
 
-def endpoints(rows, budgets, target=0.9):
-    """Per (arm, trial): labels to reach ``target`` (with censoring) and accuracy at 50."""
+def endpoints(rows, budgets, target=0.9, metric="accuracy"):
+    """Per (arm, trial): labels to reach ``target`` (with censoring) and ``metric`` at 50.
+
+    The endpoint columns are ``labels_to_target`` and ``<metric>_at_50``.
+    """
     import pandas as pd
 
     df = pd.DataFrame(rows)
@@ -324,16 +338,16 @@ def endpoints(rows, budgets, target=0.9):
         k = next((i for i, b in enumerate(budgets) if b not in g.index), len(budgets))
         if k:
             measured = list(budgets[:k])
-            labels, censored = labels_to_reach(measured, g.loc[measured, "accuracy"], target)
+            labels, censored = labels_to_reach(measured, g.loc[measured, metric], target)
             if censored and k < len(budgets):
                 labels, censored = np.nan, False  # not reached yet, budgets missing
         out.append(
             dict(
                 arm=arm, trial=trial, labels_to_target=labels, censored=censored,
-                accuracy_at_50=float(g.loc[50, "accuracy"]) if 50 in g.index else np.nan,
+                **{f"{metric}_at_50": float(g.loc[50, metric]) if 50 in g.index else np.nan},
             )
         )  # fmt: skip
-    columns = ["arm", "trial", "labels_to_target", "censored", "accuracy_at_50"]
+    columns = ["arm", "trial", "labels_to_target", "censored", f"{metric}_at_50"]
     return pd.DataFrame(out, columns=columns)
 
 
@@ -347,13 +361,15 @@ def final_report(
     arms=FINAL,
     family=FAMILY,
     title=None,
+    metric="accuracy",
 ):
     """Markdown: per-budget accuracy, the primary endpoints, paired verdicts with Holm.
 
     ``path``: JSON-lines file(s), comma-separated; or ``rows`` (dicts with ``arm``,
     ``budget``, ``trial``, ``accuracy``, ``fit_seconds``). ``arms`` orders the table;
     each arm of ``family`` is compared with ``reference`` on both endpoints, Holm over
-    ``2 * len(family)`` comparisons.
+    ``2 * len(family)`` comparisons. ``metric``: ``"accuracy"`` or ``"macro_f1"`` (the
+    per-budget table and both endpoints).
     """
     import pandas as pd
     from scipy import stats
@@ -367,14 +383,15 @@ def final_report(
     df = pd.DataFrame(rows)
     budgets = list(budgets)
     lines = [f"# Fewer labels: {title}", ""]
-    lines += ["## Test accuracy by labels (mean [95% t interval], trials)", ""]
+    name = "accuracy" if metric == "accuracy" else "macro-F1"
+    lines += [f"## Test {name} by labels (mean [95% t interval], trials)", ""]
     arms = [a for a in arms if a in set(df["arm"])]
     lines.append("| arm | " + " | ".join(str(b) for b in budgets) + " |")
     lines.append("|---" * (len(budgets) + 1) + "|")
     for arm in arms:
         cells = []
         for b in budgets:
-            acc = df[(df["arm"] == arm) & (df["budget"] == b)]["accuracy"].to_numpy()
+            acc = df[(df["arm"] == arm) & (df["budget"] == b)][metric].to_numpy()
             if len(acc) == 0:
                 cells.append("")
             elif len(acc) == 1:
@@ -384,17 +401,18 @@ def final_report(
                 m = acc.mean()
                 cells.append(f"{m:.3f} [{m - half:.3f}, {m + half:.3f}] ({len(acc)})")
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
-    ep = endpoints(rows, budgets, target)
-    lines += ["", f"## Primary endpoints (labels to {target:.0%}; accuracy at 50 labels)", ""]
+    ep = endpoints(rows, budgets, target, metric)
+    at_50 = f"{metric}_at_50"
+    lines += ["", f"## Primary endpoints (labels to {target:.0%} {name}; {name} at 50 labels)", ""]
     lines.append(
         "| arm | trials (curves / at 50) | labels to 90%: mean | median | censored "
-        "| accuracy at 50 |"
+        f"| {name} at 50 |"
     )
     lines.append("|---|---|---|---|---|---|")
     for arm in arms:
         g = ep[ep["arm"] == arm]
         full = g.dropna(subset=["labels_to_target"])
-        at50 = g["accuracy_at_50"].dropna()
+        at50 = g[at_50].dropna()
         if len(g) == 0:
             continue
         lines.append(
@@ -409,7 +427,7 @@ def final_report(
         if arm not in family:
             continue
         g = ep[ep["arm"] == arm].set_index("trial")
-        for endpoint, sign in (("labels_to_target", -1), ("accuracy_at_50", 1)):
+        for endpoint, sign in (("labels_to_target", -1), (at_50, 1)):
             both = g[endpoint].dropna().index.intersection(ref[endpoint].dropna().index)
             trials = sorted(both)
             if len(trials) < 2:
@@ -439,7 +457,7 @@ def final_report(
         )
         lines.append("|---|---|---|---|---|---|---|---|---|")
         for r in table.itertuples():
-            unit = "labels" if r.endpoint == "labels_to_target" else "accuracy"
+            unit = "labels" if r.endpoint == "labels_to_target" else metric
             fmt = ".0f" if unit == "labels" else "+.3f"
             direction = "better" if r.better else "worse"
             if r.p_holm < 0.05 and r.p_flip_holm < 0.05:
@@ -498,6 +516,13 @@ def strategy_rows(folders):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--snr", type=float, default=0.1)
+    parser.add_argument(
+        "--data",
+        choices=("balanced", "imbalanced"),
+        default="balanced",
+        help="balanced: 10 classes, pool 2000, test 1000; imbalanced: fig1-imbalanced-cpu's "
+        "pool of 1512 (306..112 per class) with a test set of 2001",
+    )
     parser.add_argument("--arms", default="today")
     parser.add_argument("--budgets", default="20,50,100,200,300")
     parser.add_argument("--trials", type=int, default=3)
@@ -505,6 +530,12 @@ def main(argv=None):
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out")
+    parser.add_argument(
+        "--metric",
+        choices=("accuracy", "macro_f1"),
+        default="accuracy",
+        help="the metric of the reports' endpoints (macro_f1 for the imbalanced set)",
+    )
     parser.add_argument("--report")
     parser.add_argument(
         "--final-report",
@@ -535,7 +566,7 @@ def main(argv=None):
         report(args.report)
         return 0
     if args.final_report:
-        text = final_report(args.final_report)
+        text = final_report(args.final_report, metric=args.metric)
         print(text)
         if args.out:
             Path(args.out).write_text(text)
@@ -547,8 +578,9 @@ def main(argv=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     _repair(out)
     done = {(r["arm"], r["budget"], r["trial"]) for r in _done(out)}
-    data = _load(args.snr)
-    encoders = out.parent / f"encoders-snr{args.snr:g}"
+    data = _load(args.snr) if args.data == "balanced" else _load(args.snr, args.data)
+    prefix = "encoders-" if args.data == "balanced" else f"encoders-{args.data}-"
+    encoders = out.parent / f"{prefix}snr{args.snr:g}"
     arms = args.arms.split(",")
     budgets = [int(b) for b in args.budgets.split(",")]
     for trial in range(args.first_trial, args.first_trial + args.trials):
@@ -559,7 +591,7 @@ def main(argv=None):
                 row = run_one(
                     arm, ARMS[arm], budget, trial, data, args.width, encoders, snr=args.snr
                 )
-                row.update(snr=args.snr, width=args.width, threads=args.threads)
+                row.update(snr=args.snr, width=args.width, threads=args.threads, data=args.data)
                 with out.open("a") as fh:
                     fh.write(json.dumps(row) + "\n")
                     fh.flush()

@@ -130,3 +130,20 @@ def test_strategy_report_pairs_trials_across_seed_folders(benchmark_script, tmp_
     line = next(t for t in text.splitlines() if t.startswith("| badge | accuracy_at_50 |"))
     assert "better: established" in line
     assert "1.5 s per query" in text
+
+
+def test_reports_on_macro_f1(benchmark_script):
+    module = benchmark_script("fewer_labels")
+    rows = [
+        dict(arm=arm, trial=t, budget=b, accuracy=0.99, macro_f1=f, fit_seconds=1.0)
+        for t in range(3)
+        for arm, f in (("today", 0.5), ("pretrained", 0.95 - 0.01 * t))
+        for b in (20, 50)
+    ]
+    ep = module.endpoints(rows, [20, 50], metric="macro_f1").set_index(["arm", "trial"])
+    assert ep.loc[("today", 0), "macro_f1_at_50"] == 0.5
+    assert ep.loc[("pretrained", 0), "labels_to_target"] == 20  # on macro-F1, not accuracy
+    assert ep.loc[("today", 0), "censored"]
+    text = module.final_report(rows=rows, budgets=(20, 50), metric="macro_f1", title="t")
+    assert "## Test macro-F1 by labels" in text and "| macro-F1 at 50 |" in text
+    assert "| pretrained | macro_f1_at_50 | 3 |" in text

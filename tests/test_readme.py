@@ -32,13 +32,13 @@ def test_quickstart_runs(capsys):
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {"__name__": "__readme__"})
     lines = re.findall(r"(\d+) labels: accuracy (\d\.\d\d)", capsys.readouterr().out)
-    assert [int(n) for n, _ in lines] == [30, 50, 70, 90]  # one line per cycle, as it goes
+    assert [int(n) for n, _ in lines] == [10, 30, 50, 70]  # one line per cycle, as it goes
     accuracy = [float(a) for _, a in lines]
-    # the model clearly learns (chance 0.20). Measured 0.90-0.99 at 90 labels, from
-    # 0.54-0.62 at 30, under six CPU kernel paths (ATEN_CPU_CAPABILITY, DNNL_MAX_CPU_ISA):
-    # the curve's middle moves with the CPU's float rounding, so only its ends are checked
-    assert accuracy[-1] >= 0.6, accuracy
-    assert accuracy[-1] > accuracy[0] + 0.15, accuracy
+    # the pretrained encoder carries the first 10 labels far above chance (0.20):
+    # measured 0.81 with 10 labels and 0.95 with 70 (from scratch 0.39 and 0.91); the
+    # curve's middle moves with the CPU's float rounding, so its ends are checked loosely
+    assert accuracy[0] >= 0.5, accuracy
+    assert accuracy[-1] >= 0.75, accuracy
 
 
 def test_ci_builds_the_docs_with_the_readme_command():

@@ -424,6 +424,12 @@ def _pretrained(pretrain, X_pool, results_file, progress):
         )
     if hasattr(pretrain, "encoder_"):
         return pretrain
+    if len(X_pool) < pretrain.batch_size:
+        raise ValueError(
+            f"Pretraining needs at least batch_size={pretrain.batch_size} pool volumes; the pool "
+            f"has {len(X_pool)}. Pass pretrain=None (skcryoal benchmark --pretrain none) or an "
+            "embedder with a smaller batch_size."
+        )
     embedder = clone(pretrain).set_params(
         checkpoint=pretrain_checkpoint(results_file, pretrain), progress=bool(progress)
     )

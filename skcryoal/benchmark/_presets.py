@@ -95,14 +95,40 @@ _PAPER_STRATEGIES = (
     "random",
 )
 
+#: the measured recipe of learning from the unlabeled pool (docs/benchmarks.md, "Fewer
+#: labels"): SimCLR on the pool, then fits of at least 400 steps fine-tuning it gently
+PRETRAIN_RECIPE = dict(method="simclr", max_epochs=30)
+_PRETRAINED_CLASSIFIER = dict(_CPU_CLASSIFIER, min_steps=400)
+
 _BASE = {
     "quick": BenchmarkPreset(
         name="quick",
         description=(
-            "README's first run: EMA vs entropy vs random on 1000 simulated volumes (10 classes, "
-            "32^3, SNR 0.5), 100 -> 300 labels by 50, 1 trial, width 16, 15 epochs, with the "
-            "full-pool ceiling; 60000 volume-epochs of training, 4-7 minutes on 2 idle CPU cores "
-            "(150-400 volumes/s)"
+            "README's first run, the recommended recipe: an encoder pretrained without labels "
+            "on 1000 simulated volumes (10 classes, 32^3, SNR 0.1; SimCLR, 30 epochs), then "
+            "active learning from 20 random labels to 80 by 30, EMA vs TypiClust vs random, "
+            "fits of at least 400 steps (width 16), 1 trial, with the full-pool ceiling "
+            "(--pretrain none: from scratch; the paper's recipe is quick-paper)"
+        ),
+        dataset="quick",
+        data_params=dict(n_train_per_class=100, n_test_per_class=40, snr=0.1),
+        strategies=("ema", "typiclust", "random"),
+        initial=20,
+        step=30,
+        final=80,
+        n_trials=1,
+        classifier=_PRETRAINED_CLASSIFIER,
+        ceiling=True,
+        pretrain=PRETRAIN_RECIPE,
+    ),
+    "quick-paper": BenchmarkPreset(
+        name="quick-paper",
+        description=(
+            "The paper's recipe, from scratch (the README's first run before pretraining "
+            "became the default): EMA vs entropy vs random on 1000 simulated volumes (10 "
+            "classes, 32^3, SNR 0.5), 100 -> 300 labels by 50, 1 trial, width 16, 15 epochs, "
+            "with the full-pool ceiling; 60000 volume-epochs of training, 4-7 minutes on 2 idle "
+            "CPU cores (150-400 volumes/s)"
         ),
         dataset="quick",
         data_params=dict(n_train_per_class=100, n_test_per_class=40, snr=0.5),
@@ -277,7 +303,9 @@ def get_preset(name):
     --------
     >>> from skcryoal.benchmark import get_preset
     >>> get_preset("quick").strategies
-    ('ema', 'entropy', 'random')
+    ('ema', 'typiclust', 'random')
+    >>> get_preset("quick-paper").pretrain is None
+    True
     """
     import difflib
 
@@ -307,7 +335,18 @@ def list_benchmark_presets():
 
 
 def estimate_training_seconds(
-    n_pool, schedule, n_strategies, n_trials, epochs, width, size=32, ceiling=False
+    n_pool,
+    schedule,
+    n_strategies,
+    n_trials,
+    epochs,
+    width,
+    size=32,
+    ceiling=False,
+    *,
+    min_steps=None,
+    batch_size=16,
+    pretrain_epochs=0,
 ):
     """Estimate the CPU training time of a campaign (2 cores), queries not included.
 
@@ -322,6 +361,13 @@ def estimate_training_seconds(
         Labeled volumes per cycle (:func:`budget_schedule`).
     n_strategies, n_trials, epochs, width, size : int
     ceiling : bool, default=False
+    min_steps : int or None, default=None
+        The classifier's ``min_steps``: a cycle trains at least this many
+        batches of ``batch_size``.
+    batch_size : int, default=16
+    pretrain_epochs : int, default=0
+        Epochs of self-supervised pretraining on the pool (two views of each
+        volume per epoch).
 
     Returns
     -------
@@ -336,7 +382,9 @@ def estimate_training_seconds(
     widths = sorted(CPU_THROUGHPUT)
     nearest = min(widths, key=lambda w: abs(w - width))
     rate = CPU_THROUGHPUT[nearest] * (32 / size) ** 3
-    volumes = n_strategies * n_trials * sum(schedule) * epochs
+    least = 0 if min_steps is None else min_steps * batch_size
+    volumes = n_strategies * n_trials * sum(max(n * epochs, least) for n in schedule)
     if ceiling:
-        volumes += n_trials * n_pool * epochs
+        volumes += n_trials * max(n_pool * epochs, least)
+    volumes += 2 * n_pool * pretrain_epochs
     return volumes / rate

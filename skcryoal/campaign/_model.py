@@ -251,9 +251,10 @@ def use_encoder(estimator, encoder):
 
     Only an estimator with an ``encoder`` parameter that is not set already (a
     CryoNetClassifier; in a Pipeline, its final step) is changed; ``encoder_lr``
-    becomes ``PRETRAINED_ENCODER_LR`` unless it sets its own.
+    becomes ``PRETRAINED_ENCODER_LR`` and ``min_steps`` ``PRETRAINED_MIN_STEPS``
+    unless it sets its own (the measured recipe).
     """
-    from ._pretrain import PRETRAINED_ENCODER_LR
+    from ._pretrain import PRETRAINED_ENCODER_LR, PRETRAINED_MIN_STEPS
 
     final = _final_step(estimator)
     params = final.get_params() if hasattr(final, "get_params") else {}
@@ -262,6 +263,8 @@ def use_encoder(estimator, encoder):
     final.set_params(encoder=encoder)
     if "encoder_lr" in params and params["encoder_lr"] is None:
         final.set_params(encoder_lr=PRETRAINED_ENCODER_LR)
+    if "min_steps" in params and params["min_steps"] is None:
+        final.set_params(min_steps=PRETRAINED_MIN_STEPS)
     return True
 
 
@@ -634,9 +637,9 @@ class ModelMixin:
         * every :meth:`fit` of a classifier with an ``encoder`` parameter
           (:class:`~skcryoal.CryoNetClassifier`, also as a Pipeline's last step)
           that has none set starts from the pretrained encoder and fine-tunes
-          it with ``encoder_lr=1e-4`` unless the estimator sets its own (its
-          metrics say ``pretrained``). With few labels, give the estimator
-          enough epochs for a few hundred optimizer steps;
+          it with ``encoder_lr=1e-4`` and at least ``min_steps=400`` optimizer
+          steps unless the estimator sets its own (its metrics say
+          ``pretrained``);
         * the embedding strategies (``typiclust``, ``probcover``) select on the
           embedder, with or without a model, so they pick the first labels too.
 

@@ -12,7 +12,8 @@ recorded file is complete, and is loaded only if its size and checksum match.
 
 Every later :meth:`Campaign.fit` of a classifier with an ``encoder`` parameter
 (:class:`~skcryoal.CryoNetClassifier`) starts from the recorded encoder and
-fine-tunes it gently (``encoder_lr=1e-4`` unless the estimator sets one), and the
+fine-tunes it gently (``encoder_lr=1e-4``, at least 400 optimizer steps, unless the
+estimator sets them), and the
 embedding strategies (``typiclust``, ``probcover``) select on the embedder, so they
 can choose the first labels (a cold start).
 """
@@ -33,6 +34,8 @@ PRETRAIN_DIR = "pretrain"
 #: the encoder's learning rate of a campaign fit from a pretrained encoder, unless the
 #: estimator sets one (fine-tuned at 3e-3, 50 labels gave 0.535; at 1e-4, 0.949)
 PRETRAINED_ENCODER_LR = 1e-4
+#: ... and trains for at least this many optimizer steps (20 epochs of 50 labels are 80)
+PRETRAINED_MIN_STEPS = 400
 
 
 def default_embedder(campaign):

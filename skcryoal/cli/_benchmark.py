@@ -257,8 +257,13 @@ def _estimate_line(preset):
         preset.classifier["width"],
         size,
         ceiling=preset.ceiling,
+        min_steps=preset.classifier.get("min_steps"),
+        batch_size=preset.classifier.get("batch_size", 16),
+        pretrain_epochs=(preset.pretrain or {}).get("max_epochs", 30) if preset.pretrain else 0,
     )
     where = "GPU preset; " if preset.gpu else ""
+    if preset.pretrain:
+        where += f"pretraining {preset.pretrain.get('max_epochs', 30)} epochs, then "
     return (
         f"{where}pool {n_pool}, labels {schedule[0]}..{schedule[-1]} in {len(schedule)} cycles, "
         f"{len(preset.strategies)} strategies x {preset.n_trials} trial(s); "

@@ -31,10 +31,11 @@ def test_pretrain_is_recorded_and_used_by_fits(make_campaign):
     assert c._store.models()[-1]["metrics"]["pretrained"] == record["key"]
     assert "the latest model starts from it" in str(c.status())
     assert model.encoder.endswith(record["encoder_file"].split("/")[-1])
-    assert model.encoder_lr == 1e-4  # fine-tuned gently unless the estimator says otherwise
-    own = make_campaign(n_seeds=6, name="own", estimator=tiny_clf(encoder_lr=1e-3))
+    # fine-tuned gently, for enough steps, unless the estimator says otherwise
+    assert model.encoder_lr == 1e-4 and model.min_steps == 400
+    own = make_campaign(n_seeds=6, name="own", estimator=tiny_clf(encoder_lr=1e-3, min_steps=5))
     own.pretrain(small_embedder(), progress=False)
-    assert own.fit().encoder_lr == 1e-3
+    assert own.fit().encoder_lr == 1e-3 and own.fit().min_steps == 5
     # reopened: the embedder comes back from its checksummed file, same embedding
     d = Campaign.open(c.path)
     np.testing.assert_array_equal(

@@ -8,8 +8,9 @@ import pytest
 
 from skcryoal.cli import main
 
+# the paper's recipe, from scratch (quick, the default preset, pretrains first)
 TINY = [
-    "--dataset", "quick", "--n-classes", "3", "--train-per-class", "12",
+    "--preset", "quick-paper", "--dataset", "quick", "--n-classes", "3", "--train-per-class", "12",
     "--test-per-class", "4", "--size", "16", "--snr", "inf",
     "--strategies", "ema,random", "--initial", "6", "--step", "3", "--final", "9",
     "--epochs", "1", "--width", "4", "--batch-size", "8", "--trials", "2",
@@ -138,7 +139,7 @@ def test_outputs_are_replaced_whole_and_a_torn_config_is_rewritten(
         "summary.md",
         "results.csv",
     } <= set(replaced)
-    assert json.loads((out / "config.json").read_text())["preset"] == "quick"
+    assert json.loads((out / "config.json").read_text())["preset"] == "quick-paper"
     assert sorted(p.name for p in out.iterdir()) == [
         "auc.png",
         "campaigns",
@@ -163,8 +164,9 @@ def test_table_input_with_test_fraction(tmp_path, easy_data):
     table = next((tmp_path / "particles").glob("*.star"))
     out = tmp_path / "bench"
     argv = [
-        "benchmark", "--table", str(table), "--test-fraction", "0.25",
-        "--strategies", "entropy,random", "--initial", "6", "--step", "3", "--final", "9",
+        "benchmark", "--table", str(table), "--test-fraction", "0.25", "--pretrain", "none",
+        "--min-steps", "1", "--strategies", "entropy,random", "--initial", "6", "--step", "3",
+        "--final", "9",
         "--epochs", "1", "--width", "4", "--trials", "1", "--device", "cpu", "--no-progress",
         "--no-ceiling", "--out", str(out),
     ]  # fmt: skip
@@ -297,8 +299,18 @@ def test_pretrain_learns_from_the_pool_first(tmp_path, data_home, capsys):
 def test_pretrain_epochs_need_pretrain(tmp_path, data_home, capsys):
     assert main(["benchmark", *TINY, "--pretrain-epochs", "3", "--out", str(tmp_path)]) == 2
     assert "--pretrain-epochs needs --pretrain" in capsys.readouterr().err
-    # --pretrain none: the paper's recipe, from scratch
-    assert main(["benchmark", *TINY, "--pretrain", "none", "--dry-run"]) == 0
-    text = capsys.readouterr().out
-    config, _ = json.JSONDecoder().raw_decode(text[text.index("{") :])
-    assert config["pretrain"] is None
+
+    def dry_run(*args):
+        assert main(["benchmark", *args, "--dry-run"]) == 0
+        text = capsys.readouterr().out
+        return json.JSONDecoder().raw_decode(text[text.index("{") :])[0], text
+
+    # the default preset pretrains: the measured recipe
+    config, text = dry_run()
+    assert config["preset"] == "quick"
+    assert config["pretrain"] == {"method": "simclr", "max_epochs": 30, "random_state": 0}
+    assert config["classifier"]["min_steps"] == 400
+    assert "pretraining 30 epochs, then pool 1000" in text
+    # --pretrain none: from scratch
+    assert dry_run("--pretrain", "none")[0]["pretrain"] is None
+    assert dry_run("--preset", "quick-paper")[0]["pretrain"] is None

@@ -248,7 +248,8 @@ def test_campaign_from_a_particle_set(scene, tmp_path, capsys):
 def test_benchmark_on_a_labeled_particle_set(scene, tmp_path, capsys):
     out = tmp_path / "bench"
     argv = [
-        "benchmark", "--table", scene.star, "--tomograms", scene.tomograms, "--size", SIZE,
+        "benchmark", "--preset", "quick-paper", "--table", scene.star, "--tomograms",
+        scene.tomograms, "--size", SIZE,
         "--edge", "pad", "--label-column", "rlnClassNumber", "--test-fraction", "0.25",
         "--strategies", "random", "--initial", "4", "--step", "2", "--final", "6",
         "--epochs", "1", "--width", "4", "--trials", "1", "--device", "cpu",
