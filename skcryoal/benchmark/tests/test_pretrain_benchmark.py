@@ -67,3 +67,20 @@ def test_a_fitted_embedder_is_used_as_it_is(data, tmp_path):
 def test_pretrain_must_be_an_embedder(data, tmp_path):
     with pytest.raises(TypeError, match="pretrain must be a SubtomogramEmbedder.*got str"):
         run(data, tmp_path, "simclr")
+
+
+def test_training_estimate_counts_min_steps_and_pretraining():
+    from skcryoal.benchmark import estimate_training_seconds
+
+    rate = 250.0  # measured volumes per second of width 16 at 32^3 (CPU_THROUGHPUT)
+    plain = estimate_training_seconds(1000, [20, 50], 1, 1, 20, width=16)
+    assert plain == pytest.approx((20 + 50) * 20 / rate)
+    # at least 400 steps of 16: 6400 volumes per fit, more than 20 epochs of 20 or 50 labels
+    longer = estimate_training_seconds(1000, [20, 50], 1, 1, 20, width=16, min_steps=400)
+    assert longer == pytest.approx(2 * 6400 / rate)
+    # 30 epochs of pretraining on the pool, two views each
+    pre = estimate_training_seconds(1000, [20, 50], 1, 1, 20, width=16, pretrain_epochs=30)
+    assert pre - plain == pytest.approx(2 * 1000 * 30 / rate)
+    # the ceiling trains on the whole pool, min_steps or not
+    ceiling = estimate_training_seconds(1000, [20], 1, 1, 20, width=16, min_steps=400, ceiling=True)
+    assert ceiling == pytest.approx((6400 + 1000 * 20) / rate)
