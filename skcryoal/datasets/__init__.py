@@ -1,4 +1,4 @@
-"""Simulated cryo-ET data: subtomograms, tomograms with particles, templates, presets.
+"""Simulated cryo-ET data: subtomograms, tomograms, templates, real structures, presets.
 
 Volumes are arrays of shape ``(n_samples, 1, D, H, W)`` with axis order (z, y, x);
 voxel sizes are in Angstrom, defocus in micrometres (negative = underfocus).
@@ -7,6 +7,7 @@ voxel sizes are in Angstrom, defocus in micrometres (negative = underfocus).
 from ._imaging import ctf, missing_wedge_mask, transfer_function
 from ._presets import clear_data_home, fetch_simulated, get_data_home, list_presets
 from ._simulator import make_subtomograms, simulate_from_templates
+from ._structures import list_structures
 from ._templates import Template, describe_template, load_template, make_template
 from ._tomogram import make_tomogram
 
@@ -18,6 +19,7 @@ __all__ = [
     "fetch_simulated",
     "get_data_home",
     "list_presets",
+    "list_structures",
     "load_template",
     "make_subtomograms",
     "make_template",

@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from ._imaging import missing_wedge_mask, transfer_function
 from ._render import render
-from ._templates import check_fits, load_template
+from ._templates import bundled_key, check_fits, load_template
 from ._validation import (
     check_class_weights,
     check_defocus,
@@ -163,12 +163,15 @@ def simulate_from_templates(
 
     Same imaging model and randomness as :func:`make_subtomograms`, for templates of
     your own: atomic models (PDB / mmCIF, needs ``pip install skcryoal[structures]``),
-    MRC density maps, arrays, or built-in class indices, freely mixed.
+    MRC density maps, arrays, built-in class indices or bundled real structures
+    (:func:`list_structures`), freely mixed.
 
     Parameters
     ----------
     templates : sequence of int, str, path-like or ndarray
-        One entry per class, see :func:`load_template`. Label ``k`` is ``templates[k]``.
+        One entry per class, see :func:`load_template`: built-in class indices, keys of
+        bundled real structures (:func:`list_structures`), files or arrays. Label ``k``
+        is ``templates[k]``. A bundled structure that does not fit the box raises.
     n_samples, size, snr, class_weights, tilt_range, voxel_size, defocus, max_shift, \
 normalize, return_poses, random_state
         As in :func:`make_subtomograms`.
@@ -195,13 +198,14 @@ normalize, return_poses, random_state
     )
     if isinstance(templates, (str, os.PathLike, np.ndarray)) or not hasattr(templates, "__len__"):
         raise TypeError(
-            "templates must be a list with one entry per class (class indices, file paths "
-            f"or 3D arrays); got {type(templates).__name__}. Wrap a single one in a list."
+            "templates must be a list with one entry per class (class indices, keys of "
+            "bundled structures, file paths or 3D arrays); got "
+            f"{type(templates).__name__}. Wrap a single one in a list."
         )
     if len(templates) < 2:
         raise ValueError(f"templates must define at least 2 classes; got {len(templates)}.")
     loaded = [load_template(t, voxel_size) for t in templates]
-    check_fits(loaded, size, voxel_size)
+    check_fits(loaded, size, voxel_size, keys=[bundled_key(t) for t in templates])
     counts = class_counts(n_samples, check_class_weights(class_weights, len(loaded)))
     plan = _Plan(n_samples, counts, max_shift, random_state)
     posed = [_Posed(t, size, voxel_size) for t in loaded]
@@ -216,10 +220,11 @@ normalize, return_poses, random_state
 
 def make_subtomograms(
     n_samples: int = 1000,
-    n_classes: int = 50,
+    n_classes: int | None = None,
     size: int = 32,
     snr: float = 0.05,
     *,
+    templates=None,
     class_weights=None,
     tilt_range=(-60, 60),
     voxel_size: float = 10.0,
@@ -232,14 +237,16 @@ def make_subtomograms(
     """Simulate labelled cryo-ET subtomograms of built-in macromolecule-like classes.
 
     Class ``k`` is a fixed structure of Gaussian pseudo-atoms with point-group symmetry
-    (see :func:`describe_template`), the same in every dataset. Each sample is one
-    particle of its class in a uniformly random orientation (SO(3)) with a random shift
-    of at most ``max_shift`` voxels per axis, imaged in Fourier space like AITom's
-    simulator: CTF (300 kV, Cs 2 mm), envelope (1/e at 0.4 Nyquist), band limit at half
-    Nyquist and the missing wedge of a tilt series about the y axis. Gaussian noise,
-    missing-wedge filtered like the noise of a reconstructed tomogram, is added with an
-    expected variance of ``var(signal) / snr``, ``var(signal)`` measured on each
-    subtomogram (the realized ratio varies around ``snr`` by about 1% at 32^3, 5% at 16^3).
+    (see :func:`describe_template`), the same in every dataset; with ``templates``, it
+    is the ``k``-th real complex of a list such as ``["4V5D", "4V1W"]`` (see
+    :func:`list_structures`). Each sample is one particle of its class in a uniformly
+    random orientation (SO(3)) with a random shift of at most ``max_shift`` voxels per
+    axis, imaged in Fourier space like AITom's simulator: CTF (300 kV, Cs 2 mm),
+    envelope (1/e at 0.4 Nyquist), band limit at half Nyquist and the missing wedge of
+    a tilt series about the y axis. Gaussian noise, missing-wedge filtered like the
+    noise of a reconstructed tomogram, is added with an expected variance of
+    ``var(signal) / snr``, ``var(signal)`` measured on each subtomogram (the realized
+    ratio varies around ``snr`` by about 1% at 32^3, 5% at 16^3).
 
     Arrays are (z, y, x); voxel sizes are in Angstrom.
 
@@ -247,13 +254,21 @@ def make_subtomograms(
     ----------
     n_samples : int, default=1000
         Number of subtomograms (>= 1).
-    n_classes : int, default=50
-        Number of classes (>= 2); the classes are ``0 .. n_classes - 1``.
+    n_classes : int, default=None
+        Number of built-in classes (>= 2); the classes are ``0 .. n_classes - 1``.
+        None means 50, or ``len(templates)`` when ``templates`` is given.
     size : int, default=32
         Box edge in voxels (>= 8). Built-in structures are up to 250 A across, so keep
-        ``size * voxel_size`` near 320 A (e.g. 16 voxels of 20 A for quick tests).
+        ``size * voxel_size`` near 320 A (e.g. 16 voxels of 20 A for quick tests). Real
+        structures need the ``box_size`` of :func:`list_structures` at 10 A per voxel.
     snr : float, default=0.05
         Signal-to-noise ratio, > 0; ``float("inf")`` gives noise-free data.
+    templates : sequence of str, int, path-like or ndarray, default=None
+        Keys of bundled real structures, e.g. ``["4V5D", "3JB9", "4V1W"]``, which then
+        replace the built-in classes: class ``k`` is ``templates[k]``. Any other source
+        of :func:`load_template` (a file, an array, a class index) may be mixed in. A
+        structure too large for ``size * voxel_size`` raises a ValueError that names
+        the box it needs.
     class_weights : array-like of shape (n_classes,), default=None
         Relative class frequencies (non-negative, normalised to sum to one). The class
         counts are exact: largest-remainder rounding of ``n_samples * weights``. None
@@ -290,6 +305,7 @@ def make_subtomograms(
     See Also
     --------
     simulate_from_templates : The same for structures of your own.
+    list_structures : The bundled real complexes that ``templates`` may name.
     fetch_simulated : The paper's datasets, generated once and cached on disk.
 
     Examples
@@ -299,10 +315,34 @@ def make_subtomograms(
     ...                          random_state=0)
     >>> X.shape, X.dtype, sorted(set(y.tolist()))
     ((20, 1, 16, 16, 16), dtype('float32'), [0, 1, 2, 3])
+
+    Real complexes, the 70S ribosome (label 0) and apoferritin (label 1):
+
+    >>> X, y = make_subtomograms(n_samples=4, size=16, voxel_size=20.0,
+    ...                          templates=["4V5D", "4V1W"], random_state=0)
+    >>> X.shape, sorted(set(y.tolist()))
+    ((4, 1, 16, 16, 16), [0, 1])
     """
-    n_classes = check_int(n_classes, "n_classes", minimum=2)
+    if templates is None:
+        n_classes = 50 if n_classes is None else check_int(n_classes, "n_classes", minimum=2)
+        templates = list(range(n_classes))
+    else:
+        if isinstance(templates, (str, os.PathLike, np.ndarray)) or not hasattr(
+            templates, "__len__"
+        ):
+            raise TypeError(
+                "templates must be a list with one entry per class, e.g. ['4V5D', '4V1W'] "
+                f"(see list_structures()); got {type(templates).__name__}. Wrap a single "
+                "one in a list."
+            )
+        if n_classes is not None and n_classes != len(templates):
+            raise ValueError(
+                f"n_classes={n_classes!r} contradicts templates, which define "
+                f"{len(templates)} classes; leave n_classes out when giving templates."
+            )
+        templates = list(templates)
     return simulate_from_templates(
-        list(range(n_classes)),
+        templates,
         n_samples,
         size,
         snr,

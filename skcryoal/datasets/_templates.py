@@ -7,6 +7,7 @@ afterwards: exact and fast, with no interpolation of a voxel map.
 Sources:
 
 - ``int``: a built-in procedural class (see :func:`describe_template`);
+- the key of a bundled real structure, e.g. ``"4V5D"`` (see :func:`list_structures`);
 - a PDB / mmCIF file (``.pdb``, ``.ent``, ``.cif``, ``.mmcif``, optionally ``.gz``),
   read with gemmi, each atom weighted by its atomic number;
 - an MRC density map (``.mrc``, ``.map``, ``.rec``), read with mrcfile and resampled to
@@ -15,9 +16,11 @@ Sources:
 
 Atomic models and maps are coarse-grained into pseudo-atoms on a grid of half a voxel
 (summed weight at the weighted centroid), which is far below the resolution kept by the
-imaging model (band limit at half Nyquist).
+imaging model (band limit at half Nyquist). Bundled structures ship on a 5 A grid and
+are merged again on half a voxel when the voxel is larger than 10 A.
 """
 
+import math
 import numbers
 import os
 import warnings
@@ -29,6 +32,13 @@ from scipy import ndimage
 
 from ._procedural import PSEUDO_ATOM_SIGMA, procedural_structure
 from ._render import render
+from ._structures import (
+    looks_like_structure_name,
+    structure_info,
+    structure_key,
+    structure_points,
+    unknown_structure_message,
+)
 from ._validation import check_int, check_positive_float
 
 _STRUCTURE_SUFFIXES = (".pdb", ".ent", ".cif", ".mmcif", ".pdb.gz", ".ent.gz", ".cif.gz")
@@ -164,16 +174,47 @@ def _read_map(path, voxel_size):
     return _map_points(data, voxel_size, repr(str(path)))
 
 
+def _bundled_template(key, voxel_size):
+    points, weights, cell = structure_points(key)
+    name = f"{key}: {structure_info(key)['name']}"
+    if voxel_size < cell:
+        # Imaged density vs the atomic model's: exact at 10 A, within 0.3% above it,
+        # 4% at 5 A, 6% at 4 A (tools/build_structures.py, 3KPR and 4V5D).
+        warnings.warn(
+            f"Bundled structure {key} is coarse-grained on a {cell:g} A grid, too coarse "
+            f"for voxel_size={voxel_size:g} A; use voxel_size >= {cell:g} A (exact from "
+            f"{2 * cell:g} A), or its atomic model with load_template(path).",
+            UserWarning,
+            stacklevel=3,
+        )
+    if voxel_size / 2 > cell:
+        cell = voxel_size / 2
+        points, weights = _coarse_grain(points, weights, cell, name)
+    return Template(points, weights, cell / 2, name)
+
+
+def bundled_key(source):
+    """Key of the bundled structure that ``source`` names, or None (files win)."""
+    if not isinstance(source, str):
+        return None
+    key = structure_key(source)
+    return key if key is not None and not Path(source).is_file() else None
+
+
 def load_template(source, voxel_size=10.0) -> Template:
     """Build a :class:`Template` from a class index, a structure file, a map or an array.
 
     Parameters
     ----------
     source : int, str, path-like or ndarray of shape (D, H, W)
-        A built-in class index; a PDB / mmCIF file (needs gemmi); an MRC density map;
-        or a density array sampled at ``voxel_size``, axis order (z, y, x).
+        A built-in class index; the key of a bundled real structure such as ``"4V5D"``
+        (case-insensitive, see :func:`list_structures`); a PDB / mmCIF file (needs
+        gemmi); an MRC density map; or a density array sampled at ``voxel_size``, axis
+        order (z, y, x). A string is a bundled structure when it names one and no
+        file of that name exists.
     voxel_size : float, default=10.0
-        Voxel size of the simulation in Angstrom. Files are coarse-grained at half of it.
+        Voxel size of the simulation in Angstrom. Files are coarse-grained at half of it,
+        bundled structures at half of it or 5 A, whichever is larger.
 
     Returns
     -------
@@ -184,7 +225,8 @@ def load_template(source, voxel_size=10.0) -> Template:
     FileNotFoundError
         If a path does not exist.
     ValueError
-        If a file cannot be read, has an unknown suffix or holds no density.
+        If a file cannot be read, has an unknown suffix or holds no density, or if a
+        string without a suffix is neither a bundled structure nor a file.
     ImportError
         If a PDB / mmCIF file is given and gemmi is not installed.
     """
@@ -206,7 +248,12 @@ def load_template(source, voxel_size=10.0) -> Template:
         points, weights = _map_points(source, voxel_size, name)
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
+        key = bundled_key(source)
+        if key is not None:
+            return _bundled_template(key, voxel_size)
         if not path.is_file():
+            if looks_like_structure_name(source):
+                raise ValueError(unknown_structure_message(source))
             raise FileNotFoundError(f"Template file {str(path)!r} does not exist.")
         suffix = _suffix(path)
         name = path.name
@@ -221,8 +268,9 @@ def load_template(source, voxel_size=10.0) -> Template:
             )
     else:
         raise TypeError(
-            "A template must be a class index (int), a PDB/mmCIF/MRC file path or a 3D "
-            f"ndarray; got {type(source).__name__}."
+            "A template must be a class index (int), a bundled structure's key (str, see "
+            "list_structures()), a PDB/mmCIF/MRC file path or a 3D ndarray; got "
+            f"{type(source).__name__}."
         )
     cell = voxel_size / 2
     points, weights = _coarse_grain(points, weights, cell, name)
@@ -281,9 +329,27 @@ def make_template(template=0, size: int = 32, voxel_size: float = 10.0) -> np.nd
     return render(template, np.eye(3)[None], np.zeros((1, 3)), size, voxel_size)[0]
 
 
-def check_fits(templates, size, voxel_size):
-    """Warn once when templates reach beyond the box (they would be cut at its edge)."""
+def check_fits(templates, size, voxel_size, keys=None):
+    """Refuse a bundled structure larger than the box; warn for other templates.
+
+    A bundled structure (``keys[k]`` its key, None for other templates) cut at the box
+    edge is never what is meant: raise, saying the box it needs. Other templates (user
+    files may carry loose tails or detergent) are cut, with one warning.
+    """
     half_box = size * voxel_size / 2
+    for template, key in zip(templates, keys or [None] * len(templates)):
+        if key is None or template.radius <= half_box:
+            continue
+        info = structure_info(key)
+        needed = math.ceil(2 * template.radius / voxel_size)
+        needed_voxel = math.ceil(10 * 2 * info["max_radius"] / size) / 10
+        raise ValueError(
+            f"Structure {key} ({info['name']}, {info['mass_kda']:.0f} kDa) reaches "
+            f"{template.radius:.0f} A from its centre; at voxel_size={voxel_size:g} A it "
+            f"needs a box of at least size={needed} voxels, got size={size} "
+            f"({half_box:.0f} A from centre to edge). Increase size to {needed} or more, "
+            f"or voxel_size to {needed_voxel:g} A or more."
+        )
     too_large = [t for t in templates if t.radius > half_box]
     if too_large:
         names = "; ".join(t.name for t in too_large[:3]) + ("; ..." if len(too_large) > 3 else "")
