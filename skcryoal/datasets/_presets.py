@@ -9,6 +9,7 @@ folder that looks finished.
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -17,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ._junk import check_crowding, check_junk, check_junk_kinds
+from ._mixed import simulate_mixed
 from ._simulator import _Imager, _Plan, _Posed, _simulate_into
 from ._templates import load_template
 from ._validation import (
@@ -26,7 +29,11 @@ from ._validation import (
     check_positive_float,
     check_snr,
     check_tilt_range,
+    class_counts,
 )
+
+#: Optional parameters of every preset, absent from its parameters (and cache key) at these.
+_JUNK_DEFAULTS = dict(junk=0.0, junk_kinds=None, junk_as_classes=False, crowding=0.0)
 
 #: Bump when the simulator's output changes for given parameters: invalidates caches.
 SIMULATOR_VERSION = 1
@@ -130,11 +137,11 @@ def _resolve(name, overrides):
             f"Unknown simulated dataset {name!r}; choose one of {sorted(PRESETS)} "
             "(see list_presets())."
         )
-    unknown = set(overrides) - set(PRESETS[name])
+    unknown = set(overrides) - set(PRESETS[name]) - set(_JUNK_DEFAULTS)
     if unknown:
         raise TypeError(
             f"Unknown parameter(s) {sorted(unknown)} for fetch_simulated; the parameters "
-            f"are {sorted(PRESETS[name])}."
+            f"are {sorted(set(PRESETS[name]) | set(_JUNK_DEFAULTS))}."
         )
     params = dict(PRESETS[name], **overrides)
     n_classes = check_int(params["n_classes"], "n_classes", minimum=2)
@@ -145,7 +152,7 @@ def _resolve(name, overrides):
             "random_state of a cached dataset must be an int (it names the cache); "
             f"got {random_state!r}."
         )
-    return dict(
+    resolved = dict(
         n_classes=n_classes,
         n_train_per_class=_per_class(params["n_train_per_class"], n_classes, "n_train_per_class"),
         n_test_per_class=_per_class(params["n_test_per_class"], n_classes, "n_test_per_class"),
@@ -158,6 +165,27 @@ def _resolve(name, overrides):
         normalize=bool(params["normalize"]),
         random_state=int(random_state),
     )
+    # Junk and crowding enter the parameters (and the cache key) only when asked for,
+    # so that the keys of junk-free datasets stay as they were.
+    junk = check_junk(params.get("junk", 0.0))
+    if junk > 0:
+        resolved["junk"] = junk
+        resolved["junk_kinds"] = list(check_junk_kinds(params.get("junk_kinds")))
+        resolved["junk_as_classes"] = bool(params.get("junk_as_classes", False))
+    crowding = check_crowding(params.get("crowding", 0.0))
+    if crowding > 0:
+        resolved["crowding"] = crowding
+    return resolved
+
+
+def _split_counts(params, split):
+    """Samples per class and then per junk kind: junk is ``junk`` of the split's samples."""
+    counts = np.asarray(params[f"n_{split}_per_class"], dtype=np.int64)
+    junk, kinds = params.get("junk", 0.0), params.get("junk_kinds", [])
+    if not kinds:
+        return counts
+    n_junk = math.floor(junk / (1 - junk) * counts.sum() + 0.5)
+    return np.concatenate([counts, class_counts(n_junk, np.full(len(kinds), 1.0 / len(kinds)))])
 
 
 class _FileWriter:
@@ -184,18 +212,20 @@ def _generate(folder, params, verbose):
     # One seed per split from the dataset seed: presets that differ only in SNR pair up.
     seeds = np.random.SeedSequence(params["random_state"]).generate_state(2)
     for split, seed in zip(("train", "test"), seeds):
-        counts = np.asarray(params[f"n_{split}_per_class"], dtype=np.int64)
+        counts = _split_counts(params, split)
         n = int(counts.sum())
-        plan = _Plan(n, counts, params["max_shift"], int(seed))
-        imager = _Imager(
-            size,
-            voxel_size,
-            float(params["snr"]),
-            tuple(params["tilt_range"]),
-            params["defocus"],
-            params["normalize"],
-            plan.noise_seed,
-        )
+        mixed = "junk" in params or "crowding" in params
+        if not mixed:
+            plan = _Plan(n, counts, params["max_shift"], int(seed))
+            imager = _Imager(
+                size,
+                voxel_size,
+                float(params["snr"]),
+                tuple(params["tilt_range"]),
+                params["defocus"],
+                params["normalize"],
+                plan.noise_seed,
+            )
         path = folder / f"X_{split}.npy"
         # open_memmap writes the .npy header and sizes the file; the data then goes in
         # with plain sequential writes, so that no page of it stays mapped in memory.
@@ -212,11 +242,31 @@ def _generate(folder, params, verbose):
         try:
             with open(path, "r+b") as file:
                 file.seek(offset)
-                _simulate_into(_FileWriter(file), plan, templates, imager, progress=progress)
+                if mixed:
+                    _, labels, _ = simulate_mixed(
+                        [t.template for t in templates],
+                        counts,
+                        size,
+                        float(params["snr"]),
+                        tilt_range=tuple(params["tilt_range"]),
+                        voxel_size=voxel_size,
+                        defocus=params["defocus"],
+                        max_shift=params["max_shift"],
+                        normalize=params["normalize"],
+                        random_state=int(seed),
+                        kinds=tuple(params.get("junk_kinds", ())),
+                        junk_as_classes=params.get("junk_as_classes", False),
+                        crowding=params.get("crowding", 0.0),
+                        out=_FileWriter(file),
+                        progress=progress,
+                    )
+                else:
+                    _simulate_into(_FileWriter(file), plan, templates, imager, progress=progress)
+                    labels = plan.labels
         finally:
             if progress is not None:
                 progress.close()
-        np.save(folder / f"y_{split}.npy", plan.labels)
+        np.save(folder / f"y_{split}.npy", labels)
     (folder / "params.json").write_text(json.dumps(dict(params, version=SIMULATOR_VERSION)))
 
 
@@ -257,7 +307,12 @@ def fetch_simulated(
         Overrides of the preset's parameters, which all take part in the cache key:
         ``n_classes``, ``n_train_per_class`` and ``n_test_per_class`` (int, or one count
         per class), ``size``, ``snr``, ``voxel_size``, ``tilt_range``, ``defocus``,
-        ``max_shift``, ``normalize`` and ``random_state`` (an int).
+        ``max_shift``, ``normalize`` and ``random_state`` (an int); and ``junk``,
+        ``junk_kinds``, ``junk_as_classes`` and ``crowding`` as in
+        :func:`make_subtomograms`, except that ``junk`` adds junk boxes to the
+        per-class counts, ``round(junk / (1 - junk) * n_particles)`` per split, so that
+        they make up ``junk`` of it. A dataset without junk or crowding keeps the cache
+        and the samples it had before these existed.
 
     Returns
     -------
@@ -265,8 +320,8 @@ def fetch_simulated(
         ``X_train``, ``X_test``: read-only memory maps of shape
         (n, 1, size, size, size), float32, axis order (z, y, x);
         ``y_train``, ``y_test``: int64 labels; ``target_names``: a description of each
-        class; ``params``: the generation parameters; ``path``: the cache folder;
-        ``DESCR``: a description.
+        class, junk labels included (see :func:`describe_classes`); ``params``: the
+        generation parameters; ``path``: the cache folder; ``DESCR``: a description.
 
     Examples
     --------
@@ -303,8 +358,16 @@ def fetch_simulated(
     for split in ("train", "test"):
         data[f"X_{split}"] = np.load(folder / f"X_{split}.npy", mmap_mode="r")
         data[f"y_{split}"] = np.load(folder / f"y_{split}.npy")
+    from ._classes import describe_classes
     from ._templates import describe_template
 
     data["target_names"] = [describe_template(k) for k in range(resolved["n_classes"])]
+    if "junk" in resolved:
+        data["target_names"] += describe_classes(
+            resolved["n_classes"],
+            junk=resolved["junk"],
+            junk_kinds=resolved["junk_kinds"],
+            junk_as_classes=resolved["junk_as_classes"],
+        )[resolved["n_classes"] :]
     data["DESCR"] = _DESCRIPTIONS[name] + (f" Overrides: {params}." if params else "")
     return data

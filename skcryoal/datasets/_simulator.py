@@ -17,6 +17,7 @@ from sklearn.utils import Bunch, check_random_state
 from threadpoolctl import threadpool_limits
 
 from ._imaging import missing_wedge_mask, transfer_function
+from ._junk import check_crowding, check_junk, check_junk_kinds
 from ._render import render
 from ._templates import bundled_key, check_fits, load_template
 from ._validation import (
@@ -75,14 +76,16 @@ class _Imager:
         spectrum *= transfer
         return sp_fft.irfftn(spectrum, s=self.shape, axes=axes, workers=self.workers)
 
-    def __call__(self, volumes):
+    def __call__(self, volumes, signal_var=None):
+        """Image a batch; noise is set from ``signal_var`` per volume, by default its own."""
         axes = (1, 2, 3)
         signal = self._filter(volumes, self.transfer)
         if math.isfinite(self.snr):
             # Drawn even for a zero-variance signal so that the stream stays aligned.
             noise = self.noise_rng.standard_normal(signal.shape, dtype=np.float32)
             noise = self._filter(noise, self.wedge)
-            signal_var = signal.var(axis=axes, dtype=np.float64)
+            if signal_var is None:
+                signal_var = signal.var(axis=axes, dtype=np.float64)
             scale = np.sqrt(signal_var / (self.snr * self.kept)).astype(np.float32)
             signal += noise * scale[:, None, None, None]
         if self.normalize:
@@ -156,6 +159,10 @@ def simulate_from_templates(
     defocus: float = -5.0,
     max_shift: float = 2.0,
     normalize: bool = True,
+    junk: float = 0.0,
+    junk_kinds=None,
+    junk_as_classes: bool = False,
+    crowding: float = 0.0,
     return_poses: bool = False,
     random_state=None,
 ):
@@ -173,7 +180,7 @@ def simulate_from_templates(
         bundled real structures (:func:`list_structures`), files or arrays. Label ``k``
         is ``templates[k]``. A bundled structure that does not fit the box raises.
     n_samples, size, snr, class_weights, tilt_range, voxel_size, defocus, max_shift, \
-normalize, return_poses, random_state
+normalize, junk, junk_kinds, junk_as_classes, crowding, return_poses, random_state
         As in :func:`make_subtomograms`.
 
     Returns
@@ -206,7 +213,30 @@ normalize, return_poses, random_state
         raise ValueError(f"templates must define at least 2 classes; got {len(templates)}.")
     loaded = [load_template(t, voxel_size) for t in templates]
     check_fits(loaded, size, voxel_size, keys=[bundled_key(t) for t in templates])
-    counts = class_counts(n_samples, check_class_weights(class_weights, len(loaded)))
+    weights = check_class_weights(class_weights, len(loaded))
+    junk = check_junk(junk)
+    kinds = check_junk_kinds(junk_kinds) if junk > 0 else ()
+    crowding = check_crowding(crowding)
+    if kinds or crowding > 0:
+        from ._mixed import junk_counts, simulate_mixed  # they import this module
+
+        X, y, poses = simulate_mixed(
+            loaded,
+            junk_counts(n_samples, junk, weights, len(kinds)),
+            size,
+            snr,
+            tilt_range=tilt_range,
+            voxel_size=voxel_size,
+            defocus=defocus,
+            max_shift=max_shift,
+            normalize=normalize,
+            random_state=random_state,
+            kinds=kinds,
+            junk_as_classes=bool(junk_as_classes),
+            crowding=crowding,
+        )
+        return (X, y, poses) if return_poses else (X, y)
+    counts = class_counts(n_samples, weights)
     plan = _Plan(n_samples, counts, max_shift, random_state)
     posed = [_Posed(t, size, voxel_size) for t in loaded]
     imager = _Imager(size, voxel_size, snr, tilt_range, defocus, normalize, plan.noise_seed)
@@ -231,6 +261,10 @@ def make_subtomograms(
     defocus: float = -5.0,
     max_shift: float = 2.0,
     normalize: bool = True,
+    junk: float = 0.0,
+    junk_kinds=None,
+    junk_as_classes: bool = False,
+    crowding: float = 0.0,
     return_poses: bool = False,
     random_state=None,
 ):
@@ -286,6 +320,26 @@ def make_subtomograms(
         Scale every subtomogram to zero mean and unit standard deviation. With False
         the density is in arbitrary units and ``snr=inf`` gives the exact noise-free
         signal of the noisy datasets made with the same ``random_state``.
+    junk : float, default=0.0
+        Fraction of the samples, in [0, 1), that are junk instead of particles:
+        ``round(junk * n_samples)`` boxes, split evenly over ``junk_kinds`` (see
+        :func:`make_junk` and :ref:`ug-data-junk`), imaged like the particles. A junk
+        box gets the noise of a typical particle box (the classes' mean signal
+        variance over ``snr``), so an empty box holds noise only. ``class_weights``
+        then share out the other samples.
+    junk_kinds : sequence of str, default=None
+        Kinds of junk, from ``"gold"``, ``"membrane"``, ``"ice"``, ``"empty"``,
+        ``"carbon"``, ``"off-centre"`` and ``"edge-cut"``; None means all of them, in
+        that order. Ignored when ``junk=0``.
+    junk_as_classes : bool, default=False
+        With False every junk box has label ``n_classes`` ("not a particle"); with
+        True kind ``junk_kinds[j]`` has label ``n_classes + j``. The volumes are the
+        same either way. :func:`describe_classes` names the labels.
+    crowding : float, default=0.0
+        Mean number (Poisson) of neighbouring particles, of uniformly random classes
+        and poses, drawn touching each particle box's own particle, partly inside the
+        box. Their density does not change the box's noise level. A dataset with
+        ``crowding`` and no junk holds the same particles, poses and noise as without.
     return_poses : bool, default=False
         Also return the poses.
     random_state : int, RandomState instance or None, default=None
@@ -300,16 +354,23 @@ def make_subtomograms(
     poses : Bunch
         Only if ``return_poses``: ``rotations``, (n_samples, 4) scalar-last quaternions
         (:class:`scipy.spatial.transform.Rotation`) acting on (x, y, z) coordinates, and
-        ``shifts``, (n_samples, 3) voxels in (z, y, x) order.
+        ``shifts``, (n_samples, 3) voxels in (z, y, x) order. With ``junk`` or
+        ``crowding`` also ``kind`` (``"particle"`` or the junk kind of each box),
+        ``particle_class`` (the class of the box's particle, including off-centre and
+        edge-cut ones; -1 for none) and ``n_neighbours``; the pose of a junk box
+        without a particle is NaN.
 
     See Also
     --------
     simulate_from_templates : The same for structures of your own.
+    make_junk : The density of one junk box.
+    describe_classes : What each label of a dataset is.
     list_structures : The bundled real complexes that ``templates`` may name.
     fetch_simulated : The paper's datasets, generated once and cached on disk.
 
     Examples
     --------
+    >>> import numpy as np
     >>> from skcryoal.datasets import make_subtomograms
     >>> X, y = make_subtomograms(n_samples=20, n_classes=4, size=16, voxel_size=20.0,
     ...                          random_state=0)
@@ -322,6 +383,13 @@ def make_subtomograms(
     ...                          templates=["4V5D", "4V1W"], random_state=0)
     >>> X.shape, sorted(set(y.tolist()))
     ((4, 1, 16, 16, 16), [0, 1])
+
+    Cleaning picks: 60 % junk, all labelled 3, "not a particle":
+
+    >>> X, y = make_subtomograms(n_samples=10, n_classes=3, size=16, voxel_size=20.0,
+    ...                          junk=0.6, random_state=0)
+    >>> np.bincount(y).tolist()
+    [2, 1, 1, 6]
     """
     if templates is None:
         n_classes = 50 if n_classes is None else check_int(n_classes, "n_classes", minimum=2)
@@ -352,6 +420,10 @@ def make_subtomograms(
         defocus=defocus,
         max_shift=max_shift,
         normalize=normalize,
+        junk=junk,
+        junk_kinds=junk_kinds,
+        junk_as_classes=junk_as_classes,
+        crowding=crowding,
         return_poses=return_poses,
         random_state=random_state,
     )
