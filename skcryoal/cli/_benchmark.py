@@ -47,6 +47,7 @@ pool and test set, their object names the labels.
 examples:
   skcryoal benchmark --preset quick --out bench-quick
   skcryoal benchmark --preset fig2-lambda-cpu --trials 1 --out bench-lambda
+  skcryoal benchmark --preset candidate-cleaning-cpu --size 16 --voxel-size 24 --out bench-clean
   skcryoal benchmark --table particles.star --test-fraction 0.2 \\
       --strategies ema,entropy,random --initial 10% --step 5% --final 30% --out bench-mine
   skcryoal benchmark --table particles.star --tomograms tomograms.star --size 32 \\
@@ -138,7 +139,7 @@ def add_arguments(parser):
         help="stratified test split of --table without --test-table (default: 0.2)",
     )
     data.add_argument("--label-column", help="label column of the tables")
-    _pools.add_arguments(parser, size=False)
+    _pools.add_arguments(parser, size=False, simulated=True)
 
     camp = parser.add_argument_group("campaign (default: the preset's)")
     camp.add_argument("--strategies", metavar="SPECS", help="comma-separated strategy specs")
@@ -237,10 +238,10 @@ _SIMULATOR_OPTIONS = ("dataset", "n_classes", "train_per_class", "test_per_class
 
 
 def _pool_size(preset_name, overrides):
-    from ..datasets._presets import _resolve
+    from ..datasets._presets import _resolve, _sizes
 
     resolved = _resolve(preset_name, overrides)
-    return sum(resolved["n_train_per_class"]), resolved["size"]
+    return _sizes(resolved)[0], resolved["size"]
 
 
 def _estimate_line(preset):
@@ -359,6 +360,11 @@ def _config(args, prog):
         pretrain.setdefault("max_epochs", 30)
         # one encoder whatever --seed: runs of other seeds (more trials) share it
         pretrain.setdefault("random_state", 0)
+    simulated_voxel_size = None
+    if args.table is None and args.copick is None and args.voxel_size is not None:
+        # no particle set: --voxel-size sizes the simulated volumes
+        simulated_voxel_size = args.voxel_size
+        args = argparse.Namespace(**dict(vars(args), voxel_size=None))
     particles = _pools.spec_from_args(args, args.table, prog, what="--table", size_is_ours=False)
     if particles is not None:
         data = _particle_set_data(args, particles, prog)
@@ -383,6 +389,14 @@ def _config(args, prog):
         ):
             if getattr(args, option) is not None:
                 overrides[key] = getattr(args, option)
+        if simulated_voxel_size is not None:
+            overrides["voxel_size"] = simulated_voxel_size
+        if args.n_classes is not None and overrides.get("templates") is not None:
+            raise CLIError(
+                f"{prog}: error: --n-classes does not go with the preset {preset.name!r}, "
+                f"whose classes are the bundled structures {', '.join(overrides['templates'])}; "
+                "leave it out, or choose a preset of built-in classes (e.g. --preset quick)"
+            )
         if args.n_classes is not None:
             # per-class lists of an imbalanced preset have the old number of classes
             for key in ("n_train_per_class", "n_test_per_class"):
@@ -529,7 +543,7 @@ def _load_data(config, args, prog, progress, out):
         bunch = fetch_simulated(
             data["dataset"], data_home=args.data_home, verbose=progress, **data["overrides"]
         )
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise CLIError(f"{prog}: error: {exc}") from None
     name = data["dataset"] + "".join(f" {k}={v}" for k, v in data["overrides"].items())
     return bunch.X_train, bunch.y_train, bunch.X_test, bunch.y_test, name
@@ -604,11 +618,10 @@ def _check_dry_run(config, args, prog, out):
     n_pool, classes = None, [0, 1]
     try:
         if "dataset" in data:
-            from ..datasets._presets import _resolve
+            from ..datasets._presets import _resolve, _sizes
 
-            resolved = _resolve(data["dataset"], data["overrides"])
-            n_pool = sum(resolved["n_train_per_class"])
-            classes = list(range(resolved["n_classes"]))
+            n_pool, n_labels = _sizes(_resolve(data["dataset"], data["overrides"]))
+            classes = list(range(n_labels))
         elif "table" in data:
             _, y_pool, _, y_test, _ = _load_data(config, args, prog, False, out)
             n_pool, classes = len(y_pool), np.unique(np.concatenate([y_pool, y_test]))

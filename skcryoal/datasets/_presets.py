@@ -33,7 +33,9 @@ from ._validation import (
 )
 
 #: Optional parameters of every preset, absent from its parameters (and cache key) at these.
-_JUNK_DEFAULTS = dict(junk=0.0, junk_kinds=None, junk_as_classes=False, crowding=0.0)
+_OPTIONAL_DEFAULTS = dict(
+    templates=None, junk=0.0, junk_kinds=None, junk_as_classes=False, crowding=0.0
+)
 
 #: Bump when the simulator's output changes for given parameters: invalidates caches.
 SIMULATOR_VERSION = 1
@@ -137,13 +139,21 @@ def _resolve(name, overrides):
             f"Unknown simulated dataset {name!r}; choose one of {sorted(PRESETS)} "
             "(see list_presets())."
         )
-    unknown = set(overrides) - set(PRESETS[name]) - set(_JUNK_DEFAULTS)
+    unknown = set(overrides) - set(PRESETS[name]) - set(_OPTIONAL_DEFAULTS)
     if unknown:
         raise TypeError(
             f"Unknown parameter(s) {sorted(unknown)} for fetch_simulated; the parameters "
-            f"are {sorted(set(PRESETS[name]) | set(_JUNK_DEFAULTS))}."
+            f"are {sorted(set(PRESETS[name]) | set(_OPTIONAL_DEFAULTS))}."
         )
     params = dict(PRESETS[name], **overrides)
+    templates = _check_templates(overrides.get("templates"))
+    if templates is not None:
+        if "n_classes" in overrides and overrides["n_classes"] != len(templates):
+            raise ValueError(
+                f"n_classes={overrides['n_classes']!r} contradicts templates, which define "
+                f"{len(templates)} classes; leave n_classes out when giving templates."
+            )
+        params["n_classes"] = len(templates)
     n_classes = check_int(params["n_classes"], "n_classes", minimum=2)
     snr = check_snr(params["snr"])
     random_state = params["random_state"]
@@ -165,8 +175,14 @@ def _resolve(name, overrides):
         normalize=bool(params["normalize"]),
         random_state=int(random_state),
     )
-    # Junk and crowding enter the parameters (and the cache key) only when asked for,
-    # so that the keys of junk-free datasets stay as they were.
+    # Templates, junk and crowding enter the parameters (and the cache key) only when
+    # asked for, so that the keys of the datasets made before they existed stay as they were.
+    if templates is not None:
+        resolved["templates"] = templates
+        from ._templates import check_fits
+
+        loaded = [load_template(k, resolved["voxel_size"]) for k in templates]
+        check_fits(loaded, resolved["size"], resolved["voxel_size"], keys=templates)
     junk = check_junk(params.get("junk", 0.0))
     if junk > 0:
         resolved["junk"] = junk
@@ -178,6 +194,43 @@ def _resolve(name, overrides):
     return resolved
 
 
+def _check_templates(templates):
+    """Canonical keys of the bundled structures ``templates`` names, or None."""
+    if templates is None:
+        return None
+    from ._structures import _table, structure_key, unknown_structure_message
+
+    if isinstance(templates, str) or not hasattr(templates, "__len__"):
+        raise TypeError(
+            "templates of a cached dataset must be a list of keys of bundled structures, "
+            f"e.g. ['4V5D', '4V1W'] (see list_structures()); got {templates!r}. Wrap a "
+            "single one in a list."
+        )
+    keys = []
+    for template in templates:
+        key = structure_key(template)
+        if key is None:
+            if isinstance(template, str):
+                raise ValueError(unknown_structure_message(template))
+            raise TypeError(
+                "templates of a cached dataset must be keys of bundled structures (a file "
+                "or an array cannot name a cache; simulate it with simulate_from_templates); "
+                f"got {template!r}. Bundled structures: {', '.join(_table())}."
+            )
+        keys.append(key)
+    if len(keys) < 2:
+        raise ValueError(f"templates must define at least 2 classes; got {len(keys)}.")
+    if len(set(keys)) < len(keys):
+        raise ValueError(f"templates must not repeat a structure; got {keys}.")
+    return keys
+
+
+def _cache_key(resolved):
+    """The hash that names the cache folder of the resolved parameters."""
+    text = json.dumps(dict(resolved, version=SIMULATOR_VERSION), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def _split_counts(params, split):
     """Samples per class and then per junk kind: junk is ``junk`` of the split's samples."""
     counts = np.asarray(params[f"n_{split}_per_class"], dtype=np.int64)
@@ -186,6 +239,21 @@ def _split_counts(params, split):
         return counts
     n_junk = math.floor(junk / (1 - junk) * counts.sum() + 0.5)
     return np.concatenate([counts, class_counts(n_junk, np.full(len(kinds), 1.0 / len(kinds)))])
+
+
+def _sizes(params):
+    """Samples in the train split and number of labels of resolved parameters."""
+    from ._classes import describe_classes
+
+    n_labels = len(
+        describe_classes(
+            params["n_classes"],
+            junk=params.get("junk", 0.0),
+            junk_kinds=params.get("junk_kinds"),
+            junk_as_classes=params.get("junk_as_classes", False),
+        )
+    )
+    return int(_split_counts(params, "train").sum()), n_labels
 
 
 class _FileWriter:
@@ -206,9 +274,8 @@ class _FileWriter:
 def _generate(folder, params, verbose):
     """Write X_train.npy, y_train.npy, X_test.npy, y_test.npy and params.json."""
     size, voxel_size = params["size"], params["voxel_size"]
-    templates = [
-        _Posed(load_template(k, voxel_size), size, voxel_size) for k in range(params["n_classes"])
-    ]
+    sources = params.get("templates", range(params["n_classes"]))
+    templates = [_Posed(load_template(k, voxel_size), size, voxel_size) for k in sources]
     # One seed per split from the dataset seed: presets that differ only in SNR pair up.
     seeds = np.random.SeedSequence(params["random_state"]).generate_state(2)
     for split, seed in zip(("train", "test"), seeds):
@@ -307,12 +374,15 @@ def fetch_simulated(
         Overrides of the preset's parameters, which all take part in the cache key:
         ``n_classes``, ``n_train_per_class`` and ``n_test_per_class`` (int, or one count
         per class), ``size``, ``snr``, ``voxel_size``, ``tilt_range``, ``defocus``,
-        ``max_shift``, ``normalize`` and ``random_state`` (an int); and ``junk``,
-        ``junk_kinds``, ``junk_as_classes`` and ``crowding`` as in
+        ``max_shift``, ``normalize`` and ``random_state`` (an int); ``templates``, a
+        list of keys of bundled real structures (:func:`list_structures`), e.g.
+        ``["4V5D", "4V1W"]``, which replace the built-in classes (``n_classes`` is then
+        their number; a structure that does not fit ``size * voxel_size`` raises); and
+        ``junk``, ``junk_kinds``, ``junk_as_classes`` and ``crowding`` as in
         :func:`make_subtomograms`, except that ``junk`` adds junk boxes to the
         per-class counts, ``round(junk / (1 - junk) * n_particles)`` per split, so that
-        they make up ``junk`` of it. A dataset without junk or crowding keeps the cache
-        and the samples it had before these existed.
+        they make up ``junk`` of it. A dataset without templates, junk or crowding
+        keeps the cache and the samples it had before these existed.
 
     Returns
     -------
@@ -331,9 +401,7 @@ def fetch_simulated(
     (600, 1, 32, 32, 32)
     """
     resolved = _resolve(name, params)
-    key = hashlib.sha256(
-        json.dumps(dict(resolved, version=SIMULATOR_VERSION), sort_keys=True).encode()
-    ).hexdigest()[:12]
+    key = _cache_key(resolved)
     root = get_data_home(data_home) / "simulated"
     folder = root / f"{name}-{key}"
     if not folder.is_dir():
@@ -359,15 +427,13 @@ def fetch_simulated(
         data[f"X_{split}"] = np.load(folder / f"X_{split}.npy", mmap_mode="r")
         data[f"y_{split}"] = np.load(folder / f"y_{split}.npy")
     from ._classes import describe_classes
-    from ._templates import describe_template
 
-    data["target_names"] = [describe_template(k) for k in range(resolved["n_classes"])]
-    if "junk" in resolved:
-        data["target_names"] += describe_classes(
-            resolved["n_classes"],
-            junk=resolved["junk"],
-            junk_kinds=resolved["junk_kinds"],
-            junk_as_classes=resolved["junk_as_classes"],
-        )[resolved["n_classes"] :]
+    data["target_names"] = describe_classes(
+        resolved["n_classes"],
+        templates=resolved.get("templates"),
+        junk=resolved.get("junk", 0.0),
+        junk_kinds=resolved.get("junk_kinds"),
+        junk_as_classes=resolved.get("junk_as_classes", False),
+    )
     data["DESCR"] = _DESCRIPTIONS[name] + (f" Overrides: {params}." if params else "")
     return data

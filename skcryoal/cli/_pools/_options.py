@@ -42,11 +42,13 @@ def _flag(option):
     return "--" + option.replace("_", "-")
 
 
-def add_arguments(parser, *, size=True):
+def add_arguments(parser, *, size=True, simulated=False):
     """Add the particle-set and copick options to ``parser`` (two argument groups).
 
     ``size=False`` leaves ``--size`` to the command (the benchmark's also sizes
-    simulated volumes); ``args.size`` must exist either way.
+    simulated volumes); ``args.size`` must exist either way. ``simulated=True``
+    says in the help that ``--voxel-size`` also sets the voxel size of simulated
+    volumes (the command handles that).
     """
     tomo = parser.add_argument_group(
         "particle sets (RELION 5/4/3, Warp/M, pytom-match-pick tables: subtomograms are "
@@ -95,7 +97,13 @@ def add_arguments(parser, *, size=True):
         metavar="A",
         help="voxel size of the subtomograms in Angstrom (the one the classifier is trained "
         "at): tomograms at another voxel size are resampled by Fourier cropping or padding "
-        "(default: the tomograms' own, which must then agree)",
+        "(default: the tomograms' own, which must then agree)"
+        + (
+            "; without --table or --copick, the voxel size of the simulated volumes "
+            "(default: the preset's, 10 or 12)"
+            if simulated
+            else ""
+        ),
     )
     add(
         "--edge",

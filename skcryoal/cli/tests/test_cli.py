@@ -1,3 +1,4 @@
+import json
 import re
 
 import numpy as np
@@ -5,6 +6,7 @@ import pytest
 
 import skcryoal
 from skcryoal.cli import main
+from skcryoal.datasets import describe_classes
 from skcryoal.io import read_subtomograms
 
 
@@ -141,3 +143,87 @@ def test_simulator_errors_are_reported_without_traceback(tmp_path, capsys):
     assert main(["simulate", str(tmp_path / "o"), "--n-classes", "1", "--size", "8"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("skcryoal simulate: error:") and "n_classes" in err
+
+
+def test_simulate_real_structures_with_junk(tmp_path, capsys):
+    out = tmp_path / "sim"
+    argv = ["simulate", str(out), "--n-samples", "20", "--size", "16", "--voxel-size", "24",
+            "--templates", "4V5D,4v1w,3JB9", "--junk", "0.6", "--junk-kinds", "gold,membrane",
+            "--crowding", "0.5", "--seed", "0"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "in 4 classes" in printed and "4V1W: apoferritin" in printed
+    X, y = read_subtomograms(out / "particles.star")
+    assert X.shape == (20, 1, 16, 16, 16)
+    # 12 junk boxes labelled 3 ("not a particle"), after the three structures
+    assert np.bincount(y).tolist() == [3, 3, 2, 12]
+    legend = json.loads((out / "classes.json").read_text())
+    assert [c["label"] for c in legend["classes"]] == [0, 1, 2, 3]
+    assert legend["classes"][0]["name"].startswith("4V5D: 70S ribosome")
+    assert legend["classes"][3]["name"] == "not a particle (gold, membrane)"
+    assert [c["count"] for c in legend["classes"]] == [3, 3, 2, 12]
+    assert legend["parameters"]["templates"] == ["4V5D", "4v1w", "3JB9"]
+    assert legend["parameters"]["crowding"] == 0.5
+    # the same boxes as make_subtomograms gives with these arguments
+    from skcryoal.datasets import make_subtomograms
+
+    X2, y2 = make_subtomograms(20, size=16, voxel_size=24.0, snr=0.05,
+                               templates=["4V5D", "4v1w", "3JB9"], junk=0.6,
+                               junk_kinds=["gold", "membrane"], crowding=0.5,
+                               random_state=0)  # fmt: skip
+    np.testing.assert_array_equal(y, y2)
+    np.testing.assert_allclose(X, X2, atol=1e-6)
+    # one label per kind of junk; a folder with the legend still reads as one data set
+    assert main([*argv, "--junk-as-classes", "--overwrite"]) == 0
+    assert np.bincount(read_subtomograms(out)[1]).tolist() == [3, 3, 2, 6, 6]
+    legend = json.loads((out / "classes.json").read_text())
+    assert legend["classes"][4]["name"].startswith("not a particle: membrane")
+
+
+def test_simulate_writes_a_legend_of_built_in_classes(tmp_path, capsys):
+    out = tmp_path / "sim"
+    argv = ["simulate", str(out), "--n-samples", "4", "--n-classes", "2", "--size", "8",
+            "--voxel-size", "40", "--seed", "0"]  # fmt: skip
+    assert main(argv) == 0
+    legend = json.loads((out / "classes.json").read_text())
+    assert [c["name"] for c in legend["classes"]] == describe_classes(2)
+    assert legend["parameters"]["junk"] == 0.0 and legend["parameters"]["templates"] is None
+
+
+def test_new_options_reach_the_simulator(tmp_path, fake_simulator, capsys):
+    base = ["simulate", str(tmp_path), "--n-samples", "4", "--size", "8"]
+    assert main([*base, "--n-classes", "2"]) == 0
+    # without the new options, the call is as before they existed
+    assert not {"templates", "junk", "junk_kinds", "junk_as_classes", "crowding"} & set(
+        fake_simulator[-1]
+    )
+    argv = [*base, "--n-classes", "2", "--junk", "0.5", "--junk-as-classes", "--crowding", "1",
+            "--overwrite"]  # fmt: skip
+    assert main(argv) == 0
+    call = fake_simulator[-1]
+    assert call["junk"] == 0.5 and call["junk_as_classes"] is True and call["crowding"] == 1.0
+    assert "junk_kinds" not in call  # all kinds: the simulator's default
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--templates", "4V5D,"], "expected comma-separated names"),
+        (["--templates", "4V5D,4V1W", "--n-classes", "3"], "contradicts --templates"),
+        (["--templates", "4V5D,ribosme"], "Unknown template 'ribosme'.*Did you mean"),
+        (["--templates", "4V5D,4V1W", "--size", "16"], "needs a box of at least size=31"),
+        (["--templates", "4V5D,4V1W", "--class-weights", "1"], "needs 2 values .*--templates"),
+        (["--junk", "1"], "--junk: expected a fraction in \\[0, 1\\)"),
+        (["--junk-kinds", "gold"], "--junk-kinds without junk boxes: give --junk F"),
+        (["--junk-as-classes"], "--junk-as-classes without junk boxes"),
+        (["--junk", "0.5", "--junk-kinds", "gld"], "Unknown junk kind 'gld'. Did you mean"),
+        (["--crowding", "-1"], "--crowding: expected a number >= 0"),
+    ],
+)
+def test_bad_structure_and_junk_options(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["simulate", "o", "--n-samples", "4", *args]) == 2
+    captured = capsys.readouterr()
+    assert "error:" in captured.err and "Traceback" not in captured.err
+    assert re.search(message, captured.err), captured.err
+    assert not (tmp_path / "o").exists()

@@ -107,3 +107,78 @@ def test_not_generating_when_asked_not_to(data_home):
 def test_bad_fetch_arguments(data_home, name, params, error, match):
     with pytest.raises(error, match=match):
         fetch_simulated(name, **params)
+
+
+# The cache keys before templates became a parameter: a changed key regenerates a
+# paper-sized set (minutes) and orphans the cached one.
+KEYS_BEFORE_TEMPLATES = {
+    ("quick", ()): "39fdf43daa6c",
+    ("paper-snr005", ()): "34354cdbcc82",
+    ("imbalanced10-snr005", ()): "1efdff0a86de",
+    ("quick", (("n_test_per_class", 40), ("n_train_per_class", 100), ("snr", 0.1))): (
+        "7e4093e6bb59"
+    ),
+    ("quick", (("junk", 0.5),)): "68ba8107501d",
+}
+
+
+@pytest.mark.parametrize("name, overrides", list(KEYS_BEFORE_TEMPLATES))
+def test_cache_keys_of_existing_datasets_are_unchanged(name, overrides):
+    resolved = _presets._resolve(name, dict(overrides))
+    assert "templates" not in resolved
+    assert _presets._cache_key(resolved) == KEYS_BEFORE_TEMPLATES[name, overrides]
+    # templates=None is the default, not a new dataset
+    resolved = _presets._resolve(name, dict(overrides, templates=None))
+    assert _presets._cache_key(resolved) == KEYS_BEFORE_TEMPLATES[name, overrides]
+
+
+REAL = dict(n_train_per_class=3, n_test_per_class=2, size=16, voxel_size=24.0, snr=0.1)
+
+
+def test_fetch_bundled_structures(data_home):
+    data = fetch_simulated("quick", templates=["4v5d", "4V1W", "3JB9"], **REAL)
+    assert data.params["templates"] == ["4V5D", "4V1W", "3JB9"]  # canonical keys
+    assert data.params["n_classes"] == 3
+    assert np.bincount(data.y_train).tolist() == [3, 3, 3]
+    assert data.target_names[0].startswith("4V5D: 70S ribosome")
+    assert data.target_names[1].startswith("4V1W: apoferritin")
+    # the cached dataset again; another one for other structures or built-in classes
+    again = fetch_simulated("quick", templates=["4V5D", "4V1W", "3JB9"], **REAL)
+    assert again.path == data.path
+    other = fetch_simulated("quick", templates=["4V5D", "4V1W", "6MSM"], **REAL)
+    assert other.path != data.path
+    built_in = fetch_simulated("quick", n_classes=3, **REAL)
+    assert built_in.path != data.path
+    assert not np.allclose(built_in.X_train, data.X_train)
+
+
+def test_fetch_bundled_structures_with_junk(data_home):
+    data = fetch_simulated("quick", templates=["4V5D", "4V1W"], junk=0.6, **REAL)
+    # 6 particles per split of train, 4 of test; junk is 60% of each split
+    assert np.bincount(data.y_train).tolist() == [3, 3, 9]
+    assert np.bincount(data.y_test).tolist() == [2, 2, 6]
+    assert data.target_names[2].startswith("not a particle (gold, membrane")
+    assert len(data.target_names) == 3
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        (dict(templates="4V5D"), TypeError, r"list of keys .* Wrap a single one in a list"),
+        (dict(templates=["4V5D"]), ValueError, r"at least 2 classes; got 1"),
+        (dict(templates=["4V5D", "4V5D"]), ValueError, r"must not repeat"),
+        (dict(templates=["4V5D", "ribosme"]), ValueError, r"Unknown template 'ribosme'"),
+        (dict(templates=["4V5D", 3]), TypeError, r"keys of bundled structures .* got 3"),
+        (dict(templates=["4V5D", "4V1W"], n_classes=3), ValueError, r"contradicts templates"),
+        (dict(templates=["4V5D", "4V1W"]), ValueError, r"needs a box of at least size=31"),
+        (
+            dict(templates=["4V5D", "4V1W"], n_train_per_class=[1, 2, 3]),
+            ValueError,
+            r"one entry per class \(2\)",
+        ),
+    ],
+)
+def test_bad_templates(data_home, params, error, match):
+    sizes = dict(size=16, voxel_size=10.0)
+    with pytest.raises(error, match=match):
+        fetch_simulated("quick", **dict(sizes, **params))
