@@ -94,3 +94,10 @@ def load_benchmark_script(name):
 def benchmark_script():
     """Loader of a script of ``benchmarks/`` by name, as a module."""
     return load_benchmark_script
+
+
+@pytest.fixture
+def data_home(tmp_path, monkeypatch):
+    """A fresh cache of simulated data sets (``SKCRYOAL_DATA``) for one test."""
+    monkeypatch.setenv("SKCRYOAL_DATA", str(tmp_path / "data"))
+    return tmp_path / "data"

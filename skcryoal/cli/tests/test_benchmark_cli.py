@@ -18,12 +18,6 @@ TINY = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def data_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SKCRYOAL_DATA", str(tmp_path / "data"))
-    return tmp_path / "data"
-
-
 def test_tiny_benchmark_writes_results_plot_and_summary(tmp_path, data_home, capsys):
     out = tmp_path / "bench"
     assert main(["benchmark", *TINY, "--ceiling", "--out", str(out)]) == 0

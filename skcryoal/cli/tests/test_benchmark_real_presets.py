@@ -20,12 +20,6 @@ TINY = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def data_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SKCRYOAL_DATA", str(tmp_path / "data"))
-    return tmp_path / "data"
-
-
 def _dry_run_config(capsys, *argv):
     assert main(["benchmark", *argv, "--dry-run"]) == 0
     return json.loads(capsys.readouterr().out.split("\n}\n")[0] + "}")

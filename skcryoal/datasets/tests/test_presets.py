@@ -8,12 +8,6 @@ from skcryoal.datasets import _presets, fetch_simulated, get_data_home, list_pre
 TINY = dict(n_classes=3, n_train_per_class=4, n_test_per_class=2, size=16, voxel_size=20.0)
 
 
-@pytest.fixture
-def data_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SKCRYOAL_DATA", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
 def test_data_home_from_env(data_home):
     assert get_data_home() == data_home
     assert data_home.is_dir()
