@@ -5,8 +5,6 @@ an oracle for annotator; :mod:`._runner` runs its cycles.
 """
 
 import contextlib
-import hashlib
-import json
 import tempfile
 from pathlib import Path
 
@@ -400,12 +398,11 @@ def run_campaign(
     return _normalize_dtypes(table)
 
 
-def pretrain_checkpoint(results_file, embedder):
+def pretrain_checkpoint(results_file, embedder, X_pool):
     """The per-epoch checkpoint of a benchmark's pretraining, beside its results file."""
     if results_file is None:
         return None
-    params = json.dumps(embedder._training_params(), sort_keys=True, default=repr)
-    key = hashlib.sha256((params + repr(embedder.random_state)).encode()).hexdigest()[:12]
+    key = embedder._training_key(pool=[len(X_pool), list(X_pool.shape[1:])])
     return Path(results_file).parent / f"pretrain-{key}.pt"
 
 
@@ -431,7 +428,7 @@ def _pretrained(pretrain, X_pool, results_file, progress):
             "embedder with a smaller batch_size."
         )
     embedder = clone(pretrain).set_params(
-        checkpoint=pretrain_checkpoint(results_file, pretrain), progress=bool(progress)
+        checkpoint=pretrain_checkpoint(results_file, pretrain, X_pool), progress=bool(progress)
     )
     return embedder.fit(X_pool)
 

@@ -103,6 +103,21 @@ def steps_per_epoch(n_samples, batch_size, drop_last=False):
     return n_samples // batch_size if drop_last else math.ceil(n_samples / batch_size)
 
 
+def net_steps_per_epoch(net, n_samples):
+    """The optimizer steps of one epoch of skorch ``net`` over ``n_samples`` volumes.
+
+    Reads the training iterator's batch size and ``drop_last``; a lone last
+    volume (``n_samples % batch_size == 1``) is dropped, as CryoNetClassifier's
+    iterator does (batch normalization cannot train on one volume).
+    """
+    train = net.get_params_for("iterator_train")
+    batch = train.get("batch_size", getattr(net, "batch_size", None))
+    drop = train.get("drop_last", False) or (
+        batch not in (None, -1) and n_samples > 1 and n_samples % batch == 1
+    )
+    return steps_per_epoch(n_samples, batch, drop)
+
+
 class ExponentialMovingAverage(Callback):
     """Keep an exponential moving average of a skorch net's module weights.
 
@@ -256,14 +271,9 @@ class ExponentialMovingAverage(Callback):
             except TypeError:
                 n = None
             if n:
-                train = net.get_params_for("iterator_train")
-                batch = train.get("batch_size", getattr(net, "batch_size", None))
-                drop = train.get("drop_last", False) or (
-                    batch not in (None, -1) and n > 1 and n % batch == 1
-                )
                 # a CryoNetClassifier's fit_epochs_ (min_steps may lengthen a fit)
                 epochs = net.__dict__.get("fit_epochs_", getattr(net, "max_epochs", 1))
-                n_steps = steps_per_epoch(n, batch, drop) * int(epochs)
+                n_steps = net_steps_per_epoch(net, n) * int(epochs)
         self.decay_ = resolve_ema_decay(self.decay, self.horizon, n_steps)
 
     def on_train_end(self, net, **kwargs):

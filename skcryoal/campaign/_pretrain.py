@@ -53,10 +53,7 @@ def default_embedder(campaign):
 
 
 def _key(embedder, campaign):
-    params = embedder._training_params()
-    params["pool"] = [campaign.n_particles, list(campaign.volume_shape)]
-    params["random_state"] = repr(embedder.random_state)
-    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    return embedder._training_key(pool=[campaign.n_particles, list(campaign.volume_shape)])
 
 
 def pretrain_campaign(campaign, embedder=None, *, progress=True):

@@ -21,7 +21,7 @@ from skorch.utils import TeeGenerator, is_dataset, to_tensor
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from ..callbacks import ExponentialMovingAverage
-from ..callbacks._ema import steps_per_epoch
+from ..callbacks._ema import net_steps_per_epoch
 from ..losses import EMARegularizedLoss
 from ..nn import ResNet3D
 from ..utils._batches import iter_batches
@@ -414,12 +414,7 @@ class CryoNetClassifier(DeviceMixin, NeuralNetClassifier):
         epochs = int(self.max_epochs)
         if self.min_steps is None:
             return epochs
-        train = self.get_params_for("iterator_train")
-        batch = train.get("batch_size", self.batch_size)
-        drop = train.get("drop_last", False) or (
-            batch not in (None, -1) and n_labeled > 1 and n_labeled % batch == 1
-        )
-        per_epoch = steps_per_epoch(n_labeled, batch, drop)
+        per_epoch = net_steps_per_epoch(self, n_labeled)
         return max(epochs, -(-int(self.min_steps) // per_epoch))
 
     @property

@@ -1,5 +1,7 @@
 """SubtomogramEmbedder: a 3D ResNet encoder trained on unlabeled subtomograms."""
 
+import hashlib
+import json
 import time
 from numbers import Integral, Real
 from pathlib import Path
@@ -188,6 +190,16 @@ class SubtomogramEmbedder(TransformerMixin, BaseEstimator):
         params = {name: getattr(self, name) for name in _TRAINING_PARAMS}
         params["tilt_range"] = None if self.tilt_range is None else list(self.tilt_range)
         return params
+
+    def _training_key(self, **context):
+        """Digest of what decides the training: parameters, seed and ``context``.
+
+        ``context`` is e.g. the pool; the digest names a checkpoint that only the
+        same training may resume.
+        """
+        params = dict(self._training_params(), **context)
+        params["random_state"] = repr(self.random_state)
+        return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
     def _view(self, X):
         if self.views == "rotations":
