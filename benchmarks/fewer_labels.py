@@ -129,11 +129,29 @@ IMBALANCED = dict(
 )
 
 
+#: the bundled real structures (issue 23's replication): ``--data`` name -> benchmark preset
+#: whose simulated data (real complexes as classes; among 60% junk) is used as it is
+REAL_PRESETS = {
+    "real-structures": "real-structures-cpu",
+    "candidate-cleaning": "candidate-cleaning-cpu",
+}
+
+
 def _load(snr, data="balanced"):
     from skcryoal.datasets import fetch_simulated
 
     if data == "imbalanced":
         data = fetch_simulated("imbalanced10-snr005", **IMBALANCED, snr=snr)
+    elif data in REAL_PRESETS:
+        from skcryoal.benchmark import get_preset
+
+        preset = get_preset(REAL_PRESETS[data])
+        if snr != preset.data_params["snr"]:
+            raise ValueError(
+                f"--data {data} is {preset.name}'s data at SNR {preset.data_params['snr']}; "
+                f"got --snr {snr:g}: leave --snr out or give that value"
+            )
+        data = fetch_simulated(preset.dataset, **preset.data_params)
     else:
         data = fetch_simulated("quick", n_train_per_class=200, n_test_per_class=100, snr=snr)
     return np.asarray(data.X_train), np.asarray(data.y_train), data.X_test, np.asarray(data.y_test)
@@ -147,7 +165,7 @@ def _epochs(spec, n_labeled, batch_size=16):
     return epochs
 
 
-def _classifier(spec, n_labeled, seed, width):
+def _classifier(spec, n_labeled, seed, width, classes=None):
     from skcryoal import CryoNetClassifier
 
     params = dict(
@@ -156,7 +174,7 @@ def _classifier(spec, n_labeled, seed, width):
         batch_size=16,
         reg_lambda=spec.get("reg_lambda", 0.0),
         augment=spec.get("augment", True),
-        classes=np.arange(10),
+        classes=np.arange(10) if classes is None else np.asarray(classes),
         random_state=seed,
     )
     for key in (
@@ -189,14 +207,24 @@ def pretrained_encoder(name, X_pool, folder, width, seed=0, snr=None):
     return emb, seconds, time.perf_counter() - t0
 
 
-def run_one(arm, spec, budget, trial, data, width, encoders=None, snr=None):
-    from sklearn.metrics import accuracy_score, f1_score
+def _scores(y_test, pred, classes):
+    """Accuracy, macro-F1 and each class's recall (in the order of ``classes``)."""
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
 
+    recall = recall_score(y_test, pred, labels=classes, average=None, zero_division=0)
+    return dict(
+        accuracy=float(accuracy_score(y_test, pred)),
+        macro_f1=float(f1_score(y_test, pred, labels=classes, average="macro", zero_division=0)),
+        recall=[round(float(r), 4) for r in recall],
+    )
+
+
+def run_one(arm, spec, budget, trial, data, width, encoders=None, snr=None):
     X_pool, y_pool, X_test, y_test = data
+    classes = np.unique(np.concatenate([y_pool, y_test]))
     order = np.random.default_rng(trial).permutation(len(X_pool))
     labeled = np.sort(order[:budget])
     if spec.get("balanced"):
-        classes = np.unique(y_pool)
         per_class = budget // len(classes)
         # the first per_class volumes of each class in the trial's permutation: nested too
         labeled = np.sort(np.concatenate([order[y_pool[order] == c][:per_class] for c in classes]))
@@ -223,12 +251,10 @@ def run_one(arm, spec, budget, trial, data, width, encoders=None, snr=None):
         probe.fit(emb.transform(X_pool[labeled]), y_pool[labeled])
         pred = probe.predict(emb.transform(X_test))
         return dict(
-            arm=arm, budget=int(budget), trial=int(trial),
-            accuracy=float(accuracy_score(y_test, pred)),
-            macro_f1=float(f1_score(y_test, pred, average="macro")),
+            arm=arm, budget=int(budget), trial=int(trial), **_scores(y_test, pred, classes),
             fit_seconds=round(time.perf_counter() - t0, 2), epochs=0, spec=spec, **extra,
         )  # fmt: skip
-    clf = _classifier(spec, budget, seed=1000 + trial, width=width)
+    clf = _classifier(spec, budget, seed=1000 + trial, width=width, classes=classes)
     if spec.get("pretrain"):
         clf.set_params(encoder=emb.encoder_)
     t0 = time.perf_counter()
@@ -244,8 +270,7 @@ def run_one(arm, spec, budget, trial, data, width, encoders=None, snr=None):
         arm=arm,
         budget=int(budget),
         trial=int(trial),
-        accuracy=float(accuracy_score(y_test, pred)),
-        macro_f1=float(f1_score(y_test, pred, average="macro")),
+        **_scores(y_test, pred, classes),
         fit_seconds=round(fit_s, 2),
         epochs=int(clf.max_epochs),
         spec=spec,
@@ -518,10 +543,13 @@ def main(argv=None):
     parser.add_argument("--snr", type=float, default=0.1)
     parser.add_argument(
         "--data",
-        choices=("balanced", "imbalanced"),
+        choices=("balanced", "imbalanced", *REAL_PRESETS),
         default="balanced",
         help="balanced: 10 classes, pool 2000, test 1000; imbalanced: fig1-imbalanced-cpu's "
-        "pool of 1512 (306..112 per class) with a test set of 2001",
+        "pool of 1512 (306..112 per class) with a test set of 2001; real-structures, "
+        "candidate-cleaning: the data of the benchmark presets real-structures-cpu (7 real "
+        "complexes, pool 2002, test 1001) and candidate-cleaning-cpu (4 complexes and 60%% "
+        "junk, pool 2000, test 1000), at their SNR 0.1",
     )
     parser.add_argument("--arms", default="today")
     parser.add_argument("--budgets", default="20,50,100,200,300")

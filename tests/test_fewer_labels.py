@@ -147,3 +147,29 @@ def test_reports_on_macro_f1(benchmark_script):
     text = module.final_report(rows=rows, budgets=(20, 50), metric="macro_f1", title="t")
     assert "## Test macro-F1 by labels" in text and "| macro-F1 at 50 |" in text
     assert "| pretrained | macro_f1_at_50 | 3 |" in text
+
+
+def test_real_preset_data_keeps_its_classes_and_records_recall(fewer, monkeypatch, tmp_path):
+    # the real-structure presets have 7 or 5 classes, not the simulator's 10
+    X, y = make_easy_volumes(60, 5, 16, random_state=1)
+
+    def five_classes(snr, data="balanced"):
+        assert data == "candidate-cleaning"
+        return X[:40], y[:40], X[40:], y[40:]
+
+    monkeypatch.setattr(fewer, "_load", five_classes)
+    out = tmp_path / "cleaning.jsonl"
+    argv = ["--data", "candidate-cleaning", "--arms", "today", "--budgets", "20",
+            "--trials", "1", "--width", "4", "--out", str(out)]  # fmt: skip
+    assert fewer.main(argv) == 0
+    row = json.loads(out.read_text())
+    assert row["data"] == "candidate-cleaning"
+    assert len(row["recall"]) == 5 and all(0 <= r <= 1 for r in row["recall"])
+    # macro-F1 over the five classes, recall in their order
+    assert 0 <= row["macro_f1"] <= 1
+
+
+def test_real_preset_data_refuses_another_snr(benchmark_script):
+    module = benchmark_script("fewer_labels")
+    with pytest.raises(ValueError, match="real-structures-cpu's data at SNR 0.1; got --snr 0.05"):
+        module._load(0.05, "real-structures")
