@@ -387,6 +387,7 @@ def final_report(
     family=FAMILY,
     title=None,
     metric="accuracy",
+    class_names=None,
 ):
     """Markdown: per-budget accuracy, the primary endpoints, paired verdicts with Holm.
 
@@ -394,7 +395,8 @@ def final_report(
     ``budget``, ``trial``, ``accuracy``, ``fit_seconds``). ``arms`` orders the table;
     each arm of ``family`` is compared with ``reference`` on both endpoints, Holm over
     ``2 * len(family)`` comparisons. ``metric``: ``"accuracy"`` or ``"macro_f1"`` (the
-    per-budget table and both endpoints).
+    per-budget table and both endpoints). ``class_names``: a header per class of the
+    per-class recall table (rows with ``recall``), in label order.
     """
     import pandas as pd
     from scipy import stats
@@ -498,6 +500,7 @@ def final_report(
                 f"{r.high:{fmt}}] | {r.p_t:.2g} | {r.p_holm:.2g} | {r.p_flip:.2g} | "
                 f"{r.p_flip_holm:.2g} | {verdict} |"
             )
+    lines += _recall_lines(df, arms, budgets, class_names)
     seconds = df.groupby("arm")["fit_seconds"].mean()
     lines += ["", "## CPU cost: mean fit seconds per arm (one thread, shared machine)", ""]
     lines += [f"- {arm}: {seconds[arm]:.0f} s" for arm in arms if arm in seconds]
@@ -508,6 +511,39 @@ def final_report(
     if len(pre):
         lines.append(f"- pretraining (once per SNR, shared): {float(np.max(pre)) / 60:.1f} min")
     return "\n".join(lines) + "\n"
+
+
+def _recall_lines(df, arms, budgets, class_names=None):
+    """Markdown: each class's mean test recall per arm at 50 labels and the last budget."""
+    if "recall" not in df or df["recall"].isna().all():
+        return []
+    have = df.dropna(subset=["recall"])
+    n_classes = len(have["recall"].iloc[0])
+    names = list(class_names) if class_names is not None else [str(k) for k in range(n_classes)]
+    shown = [b for b in dict.fromkeys([50, budgets[-1]]) if b in set(have["budget"])]
+    lines = ["", "## Per-class test recall (secondary; mean over trials)", ""]
+    lines.append("| arm | labels | " + " | ".join(names) + " |")
+    lines.append("|---" * (n_classes + 2) + "|")
+    for arm in arms:
+        for budget in shown:
+            g = have[(have["arm"] == arm) & (have["budget"] == budget)]
+            if len(g):
+                mean = np.mean(np.stack(g["recall"].to_list()), axis=0)
+                cells = " | ".join(f"{m:.3f}" for m in mean)
+                lines.append(f"| {arm} | {budget} ({len(g)}) | {cells} |")
+    return lines
+
+
+def class_names(data):
+    """Short names of the classes of ``--data`` (real structures, junk), or None."""
+    if data not in REAL_PRESETS:
+        return None
+    from skcryoal.benchmark import get_preset
+    from skcryoal.datasets import describe_classes
+
+    params = get_preset(REAL_PRESETS[data]).data_params
+    names = describe_classes(templates=params["templates"], junk=params.get("junk", 0.0))
+    return [n.split(":")[0] if ":" in n else n.split(" (")[0] for n in names]
 
 
 #: the strategy comparison on the best recipe (DECLARATION.md, addendum 1)
@@ -594,7 +630,9 @@ def main(argv=None):
         report(args.report)
         return 0
     if args.final_report:
-        text = final_report(args.final_report, metric=args.metric)
+        text = final_report(
+            args.final_report, metric=args.metric, class_names=class_names(args.data)
+        )
         print(text)
         if args.out:
             Path(args.out).write_text(text)

@@ -167,6 +167,9 @@ def test_real_preset_data_keeps_its_classes_and_records_recall(fewer, monkeypatc
     assert len(row["recall"]) == 5 and all(0 <= r <= 1 for r in row["recall"])
     # macro-F1 over the five classes, recall in their order
     assert 0 <= row["macro_f1"] <= 1
+    text = fewer.final_report(out, budgets=(20,), class_names=list("abcde"))
+    assert "## Per-class test recall" in text and "| arm | labels | a | b | c | d | e |" in text
+    assert "| today | 20 (1) | " in text
 
 
 def test_real_preset_data_refuses_another_snr(benchmark_script):

@@ -29,13 +29,17 @@ COLUMNS = (
     "semi_supervised",
     "added",
     "queried",
+    "recall",
 )
+#: columns that a results file written by an older release may lack: read as empty, and
+#: such a file is resumed without them
+OPTIONAL_COLUMNS = ("recall",)
 
 #: the strategy label of full-pool supervision rows (``ceiling=True``)
 CEILING = "full-pool"
 
 _TIMING = ("train_seconds", "query_seconds")
-_TEXT = ("dataset", "strategy", "strategy_name", "added", "queried")
+_TEXT = ("dataset", "strategy", "strategy_name", "added", "queried", "recall")
 
 
 def encode_indices(indices):
@@ -64,6 +68,35 @@ def decode_indices(text):
     if not isinstance(text, str) or not text.strip():
         return np.empty(0, dtype=np.int64)
     return np.array(text.split(), dtype=np.int64)
+
+
+def encode_recall(labels, recall):
+    """Return each class's recall as a CSV cell: ``"label:recall"`` pairs, space-separated.
+
+    Examples
+    --------
+    >>> from skcryoal.benchmark import encode_recall
+    >>> encode_recall([0, 1, 4], [0.9, 0.75, 1.0])
+    '0:0.9 1:0.75 4:1'
+    """
+    return " ".join(f"{label}:{float(r):.6g}" for label, r in zip(labels, recall))
+
+
+def decode_recall(text):
+    """Return the ``{label: recall}`` of a cell written by :func:`encode_recall`.
+
+    Labels are returned as written (strings); an empty cell gives an empty dict.
+
+    Examples
+    --------
+    >>> from skcryoal.benchmark import decode_recall
+    >>> decode_recall("0:0.9 1:0.75")
+    {'0': 0.9, '1': 0.75}
+    """
+    if not isinstance(text, str) or not text.strip():
+        return {}
+    pairs = (item.rsplit(":", 1) for item in text.split())
+    return {label: float(value) for label, value in pairs}
 
 
 def whole_lines(path):
@@ -104,7 +137,8 @@ def read_results(path):
     Returns
     -------
     results : pandas.DataFrame
-        Columns as in ``COLUMNS``; ``added`` and ``queried`` as strings.
+        Columns as in ``COLUMNS``; ``added``, ``queried`` and ``recall`` as
+        strings (``recall`` empty in a file written before it existed).
     """
     path = Path(path)
     text = whole_lines(path)
@@ -116,6 +150,9 @@ def read_results(path):
         keep_default_na=False,
         na_values={c: ["", "nan", "NaN"] for c in COLUMNS if c not in _TEXT},
     )
+    for column in OPTIONAL_COLUMNS:
+        if column not in df.columns:
+            df[column] = ""
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(
@@ -139,12 +176,15 @@ class ResultsWriter:
     ----------
     path : str or path-like
     columns : sequence of str, default=COLUMNS
-        The header; every row gives a value for each.
+        The header; every row gives a value for each. A file that exists with
+        a header lacking some of ``OPTIONAL_COLUMNS`` (written by an older
+        release) keeps its header: its new rows leave those columns out.
     """
 
     def __init__(self, path, columns=COLUMNS):
         self.path = Path(path)
         self.columns = tuple(columns)
+        self._header_checked = False
 
     def existing(self):
         """Return the rows already in the file (empty if there is no file).
@@ -167,10 +207,21 @@ class ResultsWriter:
             A value for each name of ``COLUMNS``.
         """
         self._repair()
+        if not self._header_checked:
+            self._follow_header()
         with open(self.path, "ab") as f:
-            f.write(_csv_line(_cell(row[c]) for c in self.columns))
+            f.write(_csv_line(_cell(row.get(c, "")) for c in self.columns))
             f.flush()
             os.fsync(f.fileno())
+
+    def _follow_header(self):
+        """Write the columns of the file's own header when it lacks optional ones."""
+        with open(self.path, encoding="utf-8") as f:
+            header = next(csv.reader([f.readline()]), [])
+        absent = [c for c in OPTIONAL_COLUMNS if c in self.columns and c not in header]
+        if absent and set(header) == set(self.columns) - set(absent):
+            self.columns = tuple(header)
+        self._header_checked = True
 
     def _repair(self):
         """Make the file exist, start with the header and end with a whole line."""
@@ -284,7 +335,7 @@ def _over_trials(n_trials):
     return f"{n_trials} trial: no interval" if n_trials == 1 else "No trial"
 
 
-def summary_markdown(results, title=None, metric="accuracy", primary=None):
+def summary_markdown(results, title=None, metric="accuracy", primary=None, class_names=None):
     """Return Markdown tables of a campaign: the metrics per budget, paired comparisons, timings.
 
     Parameters
@@ -302,6 +353,9 @@ def summary_markdown(results, title=None, metric="accuracy", primary=None):
         declaration for ``metric`` and the results' strategies (the area
         after the shared first budget, each strategy against ``"random"``),
         which the text then calls the default rather than a declaration.
+    class_names : dict or None, default=None
+        A name for each label in the per-class recall table (e.g. from
+        :func:`~skcryoal.datasets.describe_classes`); None shows the labels.
 
     Returns
     -------
@@ -321,8 +375,10 @@ def summary_markdown(results, title=None, metric="accuracy", primary=None):
         ``"random"`` per budget and for the area (if a strategy is labeled
         ``"random"``; ``*`` marks intervals that exclude 0; a last column
         names the budgets whose difference survives Holm's correction over
-        the table's cells), secondary; and the mean training and query
-        seconds per cycle and in total per trial.
+        the table's cells), secondary; each test class's recall per strategy
+        at the first and last budget (when the results hold it), secondary;
+        and the mean training and query seconds per cycle and in total per
+        trial.
     """
     from ._inference import holm_adjust
     from ._stats import auc_summary, paired_difference, win_tie_loss, win_tie_loss_matrix
@@ -466,9 +522,47 @@ def summary_markdown(results, title=None, metric="accuracy", primary=None):
                 f"{per_trial:.0f}",
             ]
         )
+    parts += _recall_section(results, class_names)
     parts.append("## Time\n\nWall-clock seconds (query: the cycles that queried).\n")
     parts.append(_markdown_table(header, rows) + "\n")
     return "\n".join(parts)
+
+
+def _recall_section(results, class_names=None):
+    """Markdown: each class's mean test recall per strategy, at the first and last budget."""
+    if "recall" not in results or not results["recall"].astype(str).str.strip().any():
+        return []
+    decoded = [decode_recall(text) for text in results["recall"].astype(str)]
+    labels = list(dict.fromkeys(label for d in decoded for label in d))
+    try:
+        labels.sort(key=float)
+    except ValueError:
+        labels.sort()
+    names = {str(k): v for k, v in (class_names or {}).items()}
+    frame = pd.DataFrame(decoded, index=results.index)
+    curves = results["strategy"] != CEILING
+    budgets = sorted(results.loc[curves, "n_labeled"].unique())
+    shown = list(dict.fromkeys([budgets[0], budgets[-1]])) if budgets else []
+    header = ["strategy", "labels", *[names.get(label, label) for label in labels]]
+    rows = []
+    for strategy in dict.fromkeys(results["strategy"]):
+        mine = results["strategy"] == strategy
+        for budget in shown if strategy != CEILING else [None]:
+            rows_here = mine if budget is None else mine & (results["n_labeled"] == budget)
+            cells = frame.loc[rows_here, labels]
+            if not len(cells) or cells.isna().all().all():
+                continue
+            n_labeled = int(results.loc[rows_here, "n_labeled"].iloc[0])
+            rows.append([strategy, n_labeled, *[f"{m:.3f}" for m in cells.mean()]])
+    if not rows:
+        return []
+    return [
+        "## Per-class recall (secondary)\n\nThe share of each test class's particles "
+        "predicted as that class, mean over trials, at the first and the last budget (and "
+        "with every pool label, if run). A class that a good macro-F1 hides (junk called a "
+        "particle, a rare class never predicted) shows here.\n",
+        _markdown_table(header, rows) + "\n",
+    ]
 
 
 def _primary_section(results, strategies, metric, primary, n_trials):

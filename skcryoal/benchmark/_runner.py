@@ -19,7 +19,7 @@ import numpy as np
 from ..campaign import Campaign, OracleAnnotator
 from ..campaign._oracle import evaluate, fit_step, query_step
 from ._progress import InterruptGuard
-from ._results import CEILING, decode_indices, encode_indices
+from ._results import CEILING, decode_indices, encode_indices, encode_recall
 from ._schedule import derive_seed, initial_labeled_indices
 
 #: the result fields that must match when a finished cycle is read back
@@ -200,14 +200,14 @@ class Runner:
         Returns
         -------
         fields : dict
-            ``accuracy``, ``macro_f1``, ``train_seconds``, ``query_seconds``
-            and ``queried`` (encoded) of the cycle's row.
+            ``accuracy``, ``macro_f1``, ``recall``, ``train_seconds``,
+            ``query_seconds`` and ``queried`` (encoded) of the cycle's row.
         queried : ndarray of int64
         """
         fit_params = self.fit_params(campaign._template, spec, trial_seed, cycle, n_labeled, semi)
         step = fit_step(campaign, X_test=self.X_test, y_test=self.y_test, **fit_params)
         self.guard.check()  # skorch's fit returns normally after Ctrl-C
-        fields = {k: step[k] for k in ("accuracy", "macro_f1", "train_seconds")}
+        fields = {k: step[k] for k in ("accuracy", "macro_f1", "recall", "train_seconds")}
         queried = np.empty(0, dtype=np.int64)
         if n_query:
             seed = derive_seed(trial_seed, "query", cycle, spec.label)
@@ -238,6 +238,7 @@ class Runner:
             semi_supervised=bool(semi),
             added=encode_indices(added),
             queried="",
+            recall="",
         )
 
     def record(self, row):
@@ -385,7 +386,10 @@ def run_ceiling(run, trial, trial_seed, done, bar):
     est.fit(run.X_pool, run.y_pool)
     row["train_seconds"] = time.perf_counter() - start
     run.guard.check()
-    row["accuracy"], row["macro_f1"] = evaluate(est, run.X_test, run.y_test)
+    row["accuracy"], row["macro_f1"], recall = evaluate(
+        est, run.X_test, run.y_test, return_recall=True
+    )
+    row["recall"] = encode_recall(*recall)
     run.record(row)
     bar.update(1)
     return row

@@ -88,7 +88,7 @@ class OracleAnnotator:
         return f"OracleAnnotator(n_labels={len(self.y)}, name={self.name!r})"
 
 
-def evaluate(model, X_test, y_test):
+def evaluate(model, X_test, y_test, *, return_recall=False):
     """Return the accuracy and macro-F1 of ``model`` on a test set.
 
     The macro-F1 averages over the test set's classes, a class never
@@ -99,16 +99,25 @@ def evaluate(model, X_test, y_test):
     model : fitted estimator
     X_test : array-like of shape (n_test, 1, D, H, W)
     y_test : ndarray of shape (n_test,)
+    return_recall : bool, default=False
+        Also return each test class's recall (the share of its particles
+        predicted as it), as ``(labels, recall)`` arrays.
 
     Returns
     -------
     accuracy, macro_f1 : float
+    recall : tuple of 2 ndarrays
+        Only with ``return_recall``: the test set's sorted labels and their recall.
     """
-    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
 
     y_pred = np.asarray(model.predict(X_test))
+    labels = np.unique(y_test)
     accuracy = accuracy_score(y_test, y_pred)
-    macro_f1 = f1_score(y_test, y_pred, labels=np.unique(y_test), average="macro", zero_division=0)
+    macro_f1 = f1_score(y_test, y_pred, labels=labels, average="macro", zero_division=0)
+    if return_recall:
+        recall = recall_score(y_test, y_pred, labels=labels, average=None, zero_division=0)
+        return float(accuracy), float(macro_f1), (labels, recall)
     return float(accuracy), float(macro_f1)
 
 
@@ -133,7 +142,9 @@ def fit_step(campaign, *, X_test=None, y_test=None, refit=True, **fit_params):
     -------
     result : dict
         ``model`` (the fitted estimator), ``model_id``, ``n_labeled``,
-        ``train_accuracy``, ``accuracy``, ``macro_f1``, ``fit_seconds`` (this
+        ``train_accuracy``, ``accuracy``, ``macro_f1``, ``recall`` (each test
+        class's, encoded by :func:`~skcryoal.benchmark.encode_recall`; empty
+        without a test set), ``fit_seconds`` (this
         call's fit, checkpoint included, without the evaluation) and
         ``train_seconds`` (the estimator's ``fit`` alone, as recorded with
         the model).
@@ -151,11 +162,17 @@ def fit_step(campaign, *, X_test=None, y_test=None, refit=True, **fit_params):
         "train_accuracy": metrics.get("train_accuracy", np.nan),
         "accuracy": np.nan,
         "macro_f1": np.nan,
+        "recall": "",
         "fit_seconds": fit_seconds,
         "train_seconds": metrics.get("fit_seconds", np.nan),
     }
     if model is not None and X_test is not None:
-        result["accuracy"], result["macro_f1"] = evaluate(model, X_test, y_test)
+        from ..benchmark._results import encode_recall
+
+        result["accuracy"], result["macro_f1"], recall = evaluate(
+            model, X_test, y_test, return_recall=True
+        )
+        result["recall"] = encode_recall(*recall)
     return result
 
 

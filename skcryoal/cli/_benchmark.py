@@ -646,6 +646,19 @@ def _campaign_options(config):
     )
 
 
+def _class_names(config, args):
+    """``{label: name}`` of simulated data (junk included), for the recall table; else None."""
+    data = config["data"]
+    if "dataset" not in data:
+        return None
+    from ..datasets import fetch_simulated
+
+    bunch = fetch_simulated(data["dataset"], data_home=args.data_home, **data["overrides"])
+    # a short column header: "0 4V5D", "4 not a particle", "2 D7 double ring"
+    short = (n.split(":")[0] if ":" in n else n.split(" (")[0] for n in bunch.target_names)
+    return {label: f"{label} {name}" for label, name in enumerate(short)}
+
+
 def _embedder(config):
     """The unfitted SubtomogramEmbedder of a configuration's ``pretrain``, or None."""
     if config.get("pretrain") is None:
@@ -720,7 +733,13 @@ def run(args):
     save_learning_curves(results, out / "learning_curve.png", title=title)  # atomic
     auc_png, wtl_png = save_evaluation_plots(results, out, title=title)  # atomic
     primary = config["primary_endpoint"]
-    text = summary_markdown(results, title=title, metric=primary["metric"], primary=primary)
+    text = summary_markdown(
+        results,
+        title=title,
+        metric=primary["metric"],
+        primary=primary,
+        class_names=_class_names(config, args),
+    )
     atomic_write_text(out / "summary.md", text)
     print(text)
     print(

@@ -20,6 +20,8 @@ HELP = (
 #: The legend of the labels, next to the particle table (not a table: a folder read with
 #: read_subtomograms must hold only one).
 LEGEND = "classes.json"
+#: per-particle imaging conditions, written when they vary (several tomograms or ranges)
+CONDITIONS = "conditions.csv"
 
 
 def _name_list(text):
@@ -88,8 +90,12 @@ def add_arguments(parser):
     parser.add_argument(
         "--snr",
         type=snr_value,
-        default=0.05,
-        help="signal-to-noise ratio, inf for noise-free data (default: 0.05)",
+        nargs="+",
+        default=[0.05],
+        metavar="SNR",
+        help="signal-to-noise ratio, inf for noise-free data (default: 0.05); two values "
+        "LOW HIGH draw each tomogram's SNR log-uniformly between them (ice thickness, see "
+        "--n-tomograms)",
     )
     weights = parser.add_mutually_exclusive_group()
     weights.add_argument(
@@ -109,13 +115,30 @@ def add_arguments(parser):
     parser.add_argument(
         "--tilt-range",
         type=finite_float,
-        nargs=2,
-        default=(-60.0, 60.0),
-        metavar=("MIN", "MAX"),
-        help="tilt range in degrees, missing wedge (default: -60 60)",
+        nargs="+",
+        default=[-60.0, 60.0],
+        metavar="ANGLE",
+        help="tilt range in degrees, MIN MAX, missing wedge (default: -60 60); four values "
+        "give the narrowest and widest ranges, e.g. -45 45 -70 70, each tomogram's drawn "
+        "between them",
     )
     parser.add_argument(
-        "--defocus", type=finite_float, default=-5.0, help="defocus in micrometers (default: -5)"
+        "--defocus",
+        type=finite_float,
+        nargs="+",
+        default=[-5.0],
+        metavar="UM",
+        help="defocus in micrometers (default: -5); two values LOW HIGH draw each "
+        "tomogram's uniformly between them",
+    )
+    parser.add_argument(
+        "--n-tomograms",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="number of tomograms the boxes come from, each with its own SNR, defocus and "
+        "tilt range when these are ranges; the per-particle conditions are written to "
+        f"{CONDITIONS} (default: 1)",
     )
     parser.add_argument(
         "--voxel-size",
@@ -224,11 +247,7 @@ def run(args):
     from ..datasets import describe_classes, make_subtomograms
     from ..io import write_subtomograms
 
-    if args.tilt_range[0] >= args.tilt_range[1]:
-        raise CLIError(
-            f"skcryoal simulate: error: --tilt-range MIN MAX needs MIN < MAX; got "
-            f"{args.tilt_range[0]:g} {args.tilt_range[1]:g}."
-        )
+    snr, tilt_range, defocus = _imaging(args)
     _check_junk_options(args)
     # only what was asked for, so that a run without the new options calls as before
     extra = {}
@@ -240,6 +259,8 @@ def run(args):
             extra["junk_kinds"] = args.junk_kinds
     if args.crowding > 0:
         extra["crowding"] = args.crowding
+    if args.n_tomograms > 1:
+        extra["n_tomograms"] = args.n_tomograms
     class_weights = _class_weights(args)
     try:
         target_names = describe_classes(
@@ -251,19 +272,23 @@ def run(args):
         )
     except (ValueError, TypeError) as exc:
         raise CLIError(f"skcryoal simulate: error: {exc}") from None
-    X, y = make_subtomograms(
-        n_samples=args.n_samples,
-        n_classes=args.n_classes,
-        size=args.size,
-        snr=args.snr,
-        class_weights=class_weights,
-        tilt_range=tuple(args.tilt_range),
-        voxel_size=args.voxel_size,
-        defocus=args.defocus,
-        normalize=not args.no_normalize,
-        random_state=args.seed,
-        **extra,
-    )
+    try:
+        X, y, poses = make_subtomograms(
+            n_samples=args.n_samples,
+            n_classes=args.n_classes,
+            size=args.size,
+            snr=snr,
+            class_weights=class_weights,
+            tilt_range=tilt_range,
+            voxel_size=args.voxel_size,
+            defocus=defocus,
+            normalize=not args.no_normalize,
+            return_poses=True,
+            random_state=args.seed,
+            **extra,
+        )
+    except (ValueError, TypeError) as exc:
+        raise CLIError(f"skcryoal simulate: error: {exc}") from None
     try:
         table = write_subtomograms(
             args.outdir,
@@ -282,6 +307,8 @@ def run(args):
         dict(label=label, name=name, count=int(count))
         for label, (name, count) in enumerate(zip(target_names, counts))
     ]
+    if "tomogram" in poses:
+        _write_conditions(table.parent / CONDITIONS, args.prefix, poses)
     atomic_write_text(
         table.parent / LEGEND, json.dumps(dict(classes=legend, **_recorded(args)), indent=2) + "\n"
     )
@@ -298,6 +325,50 @@ def run(args):
     return 0
 
 
+def _imaging(args):
+    """``(snr, tilt_range, defocus)`` for the simulator, from one value or a range each."""
+    prog = "skcryoal simulate: error:"
+    if len(args.snr) > 2 or len(args.defocus) > 2:
+        option = "--snr" if len(args.snr) > 2 else "--defocus"
+        raise CLIError(f"{prog} {option} takes one value or two (LOW HIGH), not more.")
+    if len(args.tilt_range) not in (2, 4):
+        raise CLIError(
+            f"{prog} --tilt-range takes MIN MAX, or four values (the narrowest and widest "
+            f"ranges, e.g. -45 45 -70 70); got {len(args.tilt_range)} values."
+        )
+    for lo, hi in zip(args.tilt_range[::2], args.tilt_range[1::2]):
+        if lo >= hi:
+            raise CLIError(f"{prog} --tilt-range MIN MAX needs MIN < MAX; got {lo:g} {hi:g}.")
+    snr = tuple(args.snr) if len(args.snr) == 2 else args.snr[0]
+    defocus = tuple(args.defocus) if len(args.defocus) == 2 else args.defocus[0]
+    t = args.tilt_range
+    tilt_range = tuple(t) if len(t) == 2 else (tuple(t[:2]), tuple(t[2:]))
+    return snr, tilt_range, defocus
+
+
+def _write_conditions(path, prefix, poses):
+    """One row per particle, in the table's order: its tomogram and imaging conditions."""
+    import io
+
+    import pandas as pd
+
+    # write_subtomograms names the files so, numbering from 0 like the rows
+    names = [f"{prefix}_{i:06d}.mrc" for i in range(len(poses.tomogram))]
+    frame = pd.DataFrame(
+        dict(
+            rlnImageName=names,
+            tomogram=poses.tomogram,
+            snr=poses.snr,
+            defocus_um=poses.defocus,
+            tilt_min=poses.tilt_range[:, 0],
+            tilt_max=poses.tilt_range[:, 1],
+        )
+    )
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, float_format="%.6g")
+    atomic_write_text(path, buffer.getvalue())
+
+
 def _recorded(args):
     """The simulation's parameters, as given, for the legend file."""
     return dict(
@@ -307,9 +378,14 @@ def _recorded(args):
             n_classes=_n_classes(args),
             size=args.size,
             voxel_size=args.voxel_size,
-            snr="inf" if math.isinf(args.snr) else args.snr,  # JSON has no infinity
-            tilt_range=list(args.tilt_range),
-            defocus=args.defocus,
+            snr=["inf" if math.isinf(s) else s for s in args.snr]  # JSON has no infinity
+            if len(args.snr) > 1
+            else ("inf" if math.isinf(args.snr[0]) else args.snr[0]),
+            tilt_range=list(args.tilt_range)
+            if len(args.tilt_range) == 2
+            else [args.tilt_range[:2], args.tilt_range[2:]],
+            defocus=args.defocus if len(args.defocus) > 1 else args.defocus[0],
+            n_tomograms=args.n_tomograms,
             normalize=not args.no_normalize,
             junk=args.junk,
             junk_kinds=args.junk_kinds,

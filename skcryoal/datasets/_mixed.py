@@ -20,6 +20,7 @@ from sklearn.utils import Bunch, check_random_state
 from threadpoolctl import threadpool_limits
 
 from . import _simulator
+from ._conditions import make_conditions
 from ._junk import Scene
 from ._render import render
 from ._validation import class_counts
@@ -48,6 +49,7 @@ def simulate_mixed(
     kinds,
     junk_as_classes,
     crowding,
+    n_tomograms=1,
     out=None,
     progress=None,
 ):
@@ -62,16 +64,23 @@ def simulate_mixed(
     rng = check_random_state(random_state)
     plan = _simulator._Plan(n_samples, counts, max_shift, rng)
     box_seed = int(rng.randint(np.iinfo(np.int32).max))
+    conditions = make_conditions(n_samples, n_tomograms, snr, defocus, tilt_range, plan.pose_seed)
     imager = _simulator._Imager(
-        size, voxel_size, snr, tilt_range, defocus, normalize, plan.noise_seed
+        size, voxel_size, snr, tilt_range, defocus, normalize, plan.noise_seed, conditions
     )
     scene = Scene(loaded, size, voxel_size, max_shift)
-    finite = math.isfinite(snr)
-
-    def image(volumes):
-        return imager._filter(volumes, imager.transfer)
-
-    junk_variance = scene.reference_variance(image) if finite and counts[n_classes:].sum() else 0.0
+    finite = imager.noisy
+    # the noise of a junk box: a typical particle's imaged variance, in its own tomogram
+    junk_variance = np.zeros(conditions.n_tomograms)
+    if finite and counts[n_classes:].sum():
+        if imager.conditions is None:
+            junk_variance[:] = scene.reference_variance(imager.signal)
+        else:
+            for t in np.unique(conditions.tomogram[plan.labels >= n_classes]):
+                imaging = imager.imaging(int(t))
+                junk_variance[t] = scene.reference_variance(
+                    lambda v, imaging=imaging: imager._filter(v, imaging.transfer)
+                )
 
     matrices = plan.rotations.as_matrix()
     quats = plan.rotations.as_quat()
@@ -106,14 +115,15 @@ def simulate_mixed(
                     n_neighbours[i] = box_rng.poisson(crowding)
                     extra[j] = scene.neighbours(box_rng, label, plan.shifts[i], n_neighbours[i])
             variance = None
+            positions = np.arange(start, stop)
             if finite:
-                variance = np.full(stop - start, junk_variance)
+                variance = junk_variance[conditions.tomogram[start:stop]]
                 is_particle = labels < n_classes
                 if is_particle.any():
-                    variance[is_particle] = image(particles[is_particle]).var(
-                        axis=(1, 2, 3), dtype=np.float64
-                    )
-            out[start:stop, 0] = imager(particles + extra, signal_var=variance)
+                    variance[is_particle] = imager.signal(
+                        particles[is_particle], positions[is_particle]
+                    ).var(axis=(1, 2, 3), dtype=np.float64)
+            out[start:stop, 0] = imager(particles + extra, variance, positions)
             if progress is not None:
                 progress.update(stop - start)
 
@@ -126,4 +136,6 @@ def simulate_mixed(
         particle_class=particle_class,
         n_neighbours=n_neighbours,
     )
+    if conditions.varies:
+        poses.update(conditions.per_box())
     return out, y, poses

@@ -18,23 +18,26 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ._conditions import (
+    check_defocus_spec,
+    check_snr_spec,
+    check_tilt_range_spec,
+    make_conditions,
+)
 from ._junk import check_crowding, check_junk, check_junk_kinds
 from ._mixed import simulate_mixed
 from ._simulator import _Imager, _Plan, _Posed, _simulate_into
 from ._templates import load_template
 from ._validation import (
-    check_defocus,
     check_int,
     check_max_shift,
     check_positive_float,
-    check_snr,
-    check_tilt_range,
     class_counts,
 )
 
 #: Optional parameters of every preset, absent from its parameters (and cache key) at these.
 _OPTIONAL_DEFAULTS = dict(
-    templates=None, junk=0.0, junk_kinds=None, junk_as_classes=False, crowding=0.0
+    templates=None, junk=0.0, junk_kinds=None, junk_as_classes=False, crowding=0.0, n_tomograms=1
 )
 
 #: Bump when the simulator's output changes for given parameters: invalidates caches.
@@ -155,7 +158,7 @@ def _resolve(name, overrides):
             )
         params["n_classes"] = len(templates)
     n_classes = check_int(params["n_classes"], "n_classes", minimum=2)
-    snr = check_snr(params["snr"])
+    snr = check_snr_spec(params["snr"])
     random_state = params["random_state"]
     if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
         raise TypeError(
@@ -167,10 +170,10 @@ def _resolve(name, overrides):
         n_train_per_class=_per_class(params["n_train_per_class"], n_classes, "n_train_per_class"),
         n_test_per_class=_per_class(params["n_test_per_class"], n_classes, "n_test_per_class"),
         size=check_int(params["size"], "size", minimum=8),
-        snr="inf" if snr == float("inf") else snr,  # JSON has no infinity
+        snr="inf" if snr == float("inf") else _as_lists(snr),  # JSON has no infinity
         voxel_size=check_positive_float(params["voxel_size"], "voxel_size"),
-        tilt_range=list(check_tilt_range(params["tilt_range"])),
-        defocus=check_defocus(params["defocus"]),
+        tilt_range=_as_lists(check_tilt_range_spec(params["tilt_range"])),
+        defocus=_as_lists(check_defocus_spec(params["defocus"])),
         max_shift=check_max_shift(params["max_shift"]),
         normalize=bool(params["normalize"]),
         random_state=int(random_state),
@@ -191,7 +194,31 @@ def _resolve(name, overrides):
     crowding = check_crowding(params.get("crowding", 0.0))
     if crowding > 0:
         resolved["crowding"] = crowding
+    n_tomograms = check_int(params.get("n_tomograms", 1), "n_tomograms", minimum=1)
+    if n_tomograms > 1:
+        resolved["n_tomograms"] = n_tomograms
     return resolved
+
+
+def _as_lists(spec):
+    """A checked imaging spec as JSON likes it: tuples become lists."""
+    if isinstance(spec, tuple):
+        return [_as_lists(s) for s in spec]
+    return spec
+
+
+def _imaging(params):
+    """``(snr, tilt_range, defocus, n_tomograms)`` of resolved parameters, for the simulator."""
+
+    def spec(value):
+        return tuple(spec(v) for v in value) if isinstance(value, list) else value
+
+    return (
+        spec(float(params["snr"]) if params["snr"] == "inf" else params["snr"]),
+        spec(params["tilt_range"]),
+        spec(params["defocus"]),
+        params.get("n_tomograms", 1),
+    )
 
 
 def _check_templates(templates):
@@ -282,16 +309,19 @@ def _generate(folder, params, verbose):
         counts = _split_counts(params, split)
         n = int(counts.sum())
         mixed = "junk" in params or "crowding" in params
+        snr, tilt_range, defocus, n_tomograms = _imaging(params)
         if not mixed:
             plan = _Plan(n, counts, params["max_shift"], int(seed))
+            conditions = make_conditions(n, n_tomograms, snr, defocus, tilt_range, plan.pose_seed)
             imager = _Imager(
                 size,
                 voxel_size,
-                float(params["snr"]),
-                tuple(params["tilt_range"]),
-                params["defocus"],
+                snr,
+                tilt_range,
+                defocus,
                 params["normalize"],
                 plan.noise_seed,
+                conditions,
             )
         path = folder / f"X_{split}.npy"
         # open_memmap writes the .npy header and sizes the file; the data then goes in
@@ -314,16 +344,17 @@ def _generate(folder, params, verbose):
                         [t.template for t in templates],
                         counts,
                         size,
-                        float(params["snr"]),
-                        tilt_range=tuple(params["tilt_range"]),
+                        snr,
+                        tilt_range=tilt_range,
                         voxel_size=voxel_size,
-                        defocus=params["defocus"],
+                        defocus=defocus,
                         max_shift=params["max_shift"],
                         normalize=params["normalize"],
                         random_state=int(seed),
                         kinds=tuple(params.get("junk_kinds", ())),
                         junk_as_classes=params.get("junk_as_classes", False),
                         crowding=params.get("crowding", 0.0),
+                        n_tomograms=n_tomograms,
                         out=_FileWriter(file),
                         progress=progress,
                     )
@@ -378,11 +409,12 @@ def fetch_simulated(
         list of keys of bundled real structures (:func:`list_structures`), e.g.
         ``["4V5D", "4V1W"]``, which replace the built-in classes (``n_classes`` is then
         their number; a structure that does not fit ``size * voxel_size`` raises); and
-        ``junk``, ``junk_kinds``, ``junk_as_classes`` and ``crowding`` as in
+        ``junk``, ``junk_kinds``, ``junk_as_classes``, ``crowding`` and ``n_tomograms``
+        (with ranges of ``snr``, ``defocus`` and ``tilt_range``) as in
         :func:`make_subtomograms`, except that ``junk`` adds junk boxes to the
         per-class counts, ``round(junk / (1 - junk) * n_particles)`` per split, so that
-        they make up ``junk`` of it. A dataset without templates, junk or crowding
-        keeps the cache and the samples it had before these existed.
+        they make up ``junk`` of it. A dataset without templates, junk, crowding or
+        tomograms keeps the cache and the samples it had before these existed.
 
     Returns
     -------

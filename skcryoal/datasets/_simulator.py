@@ -16,18 +16,16 @@ from scipy.spatial.transform import Rotation
 from sklearn.utils import Bunch, check_random_state
 from threadpoolctl import threadpool_limits
 
+from ._conditions import check_defocus_spec, check_snr_spec, check_tilt_range_spec, make_conditions
 from ._imaging import missing_wedge_mask, transfer_function
 from ._junk import check_crowding, check_junk, check_junk_kinds
 from ._render import render
 from ._templates import bundled_key, check_fits, load_template
 from ._validation import (
     check_class_weights,
-    check_defocus,
     check_int,
     check_max_shift,
     check_positive_float,
-    check_snr,
-    check_tilt_range,
     class_counts,
 )
 
@@ -50,25 +48,70 @@ class _Plan:
         # Positional rng argument: ``random_state`` before scipy 1.15, ``rng`` after.
         self.rotations = Rotation.random(n_samples, pose_rng)
         self.shifts = pose_rng.uniform(-max_shift, max_shift, size=(n_samples, 3))
+        self.pose_seed = pose_seed
         self.noise_seed = noise_seed
 
 
-class _Imager:
-    """Fourier-space imaging of rendered batches, plus noise and normalisation."""
+class _Imaging:
+    """The filters of one imaging condition: CTF and wedge of the signal, wedge of the noise."""
 
-    def __init__(self, size, voxel_size, snr, tilt_range, defocus, normalize, noise_seed):
-        self.shape = (size, size, size)
+    def __init__(self, size, voxel_size, snr, tilt_range, defocus):
         self.transfer = transfer_function(
             size, voxel_size=voxel_size, tilt_range=tilt_range, defocus=defocus
         )
         self.snr = snr
-        self.normalize = normalize
-        self.workers = _workers()
         if math.isfinite(snr):
             self.wedge = missing_wedge_mask(size, tilt_range, rfft=True).astype(np.float32)
             # Variance that the wedge filter keeps of unit white noise (Parseval).
             self.kept = missing_wedge_mask(size, tilt_range).mean()
+
+
+class _Imager:
+    """Fourier-space imaging of rendered batches, plus noise and normalisation.
+
+    With ``conditions`` (:class:`._conditions.Conditions`) that vary, each box is imaged
+    with its tomogram's defocus, tilt range and SNR; the calls then take the boxes'
+    positions in the dataset. The noise is drawn for a whole batch at once either way,
+    so its stream does not depend on the conditions.
+    """
+
+    def __init__(
+        self, size, voxel_size, snr, tilt_range, defocus, normalize, noise_seed, conditions=None
+    ):
+        self.shape = (size, size, size)
+        self.size = size
+        self.voxel_size = voxel_size
+        self.normalize = normalize
+        self.workers = _workers()
+        self.conditions = conditions if conditions is not None and conditions.varies else None
+        if self.conditions is None:
+            self._fixed = _Imaging(size, voxel_size, snr, tilt_range, defocus)
+            self.noisy = math.isfinite(snr)
+        else:
+            self._by_tomogram = {}
+            self.noisy = bool(np.all(np.isfinite(self.conditions.snr)))
+        self.transfer = self._fixed.transfer if self.conditions is None else None
+        if self.noisy:
             self.noise_rng = np.random.default_rng(noise_seed)
+
+    def imaging(self, tomogram):
+        """The filters of one tomogram (cached)."""
+        if tomogram not in self._by_tomogram:
+            self._by_tomogram[tomogram] = _Imaging(
+                self.size, self.voxel_size, *self.conditions.of(tomogram)
+            )
+        return self._by_tomogram[tomogram]
+
+    def _groups(self, positions):
+        """``(imaging, rows)`` for each condition among the boxes at ``positions``."""
+        if self.conditions is None:
+            return [(self._fixed, slice(None))]
+        if positions is None:
+            raise ValueError("imaging conditions vary by tomogram: give the boxes' positions")
+        tomograms = self.conditions.tomogram[np.asarray(positions)]
+        return [
+            (self.imaging(int(t)), np.flatnonzero(tomograms == t)) for t in np.unique(tomograms)
+        ]
 
     def _filter(self, volumes, transfer):
         axes = (1, 2, 3)
@@ -76,18 +119,30 @@ class _Imager:
         spectrum *= transfer
         return sp_fft.irfftn(spectrum, s=self.shape, axes=axes, workers=self.workers)
 
-    def __call__(self, volumes, signal_var=None):
+    def signal(self, volumes, positions=None):
+        """The imaged, noise-free signal of a batch (boxes at ``positions`` in the dataset)."""
+        if self.conditions is None:
+            return self._filter(volumes, self._fixed.transfer)
+        out = np.empty(volumes.shape, dtype=np.float32)
+        for imaging, rows in self._groups(positions):
+            out[rows] = self._filter(volumes[rows], imaging.transfer)
+        return out
+
+    def __call__(self, volumes, signal_var=None, positions=None):
         """Image a batch; noise is set from ``signal_var`` per volume, by default its own."""
         axes = (1, 2, 3)
-        signal = self._filter(volumes, self.transfer)
-        if math.isfinite(self.snr):
+        groups = self._groups(positions)
+        signal = self.signal(volumes, positions)
+        if self.noisy:
             # Drawn even for a zero-variance signal so that the stream stays aligned.
             noise = self.noise_rng.standard_normal(signal.shape, dtype=np.float32)
-            noise = self._filter(noise, self.wedge)
             if signal_var is None:
                 signal_var = signal.var(axis=axes, dtype=np.float64)
-            scale = np.sqrt(signal_var / (self.snr * self.kept)).astype(np.float32)
-            signal += noise * scale[:, None, None, None]
+            signal_var = np.asarray(signal_var, dtype=np.float64)
+            for imaging, rows in groups:
+                filtered = self._filter(noise[rows], imaging.wedge)
+                scale = np.sqrt(signal_var[rows] / (imaging.snr * imaging.kept))
+                signal[rows] += filtered * scale.astype(np.float32)[:, None, None, None]
         if self.normalize:
             signal -= signal.mean(axis=axes, keepdims=True, dtype=np.float64).astype(np.float32)
             std = signal.std(axis=axes, keepdims=True, dtype=np.float64).astype(np.float32)
@@ -117,7 +172,7 @@ def _simulate_into(out, plan, templates, imager, progress=None):
                 batch[idx] = templates[label].render(
                     matrices[start + idx], plan.shifts[start + idx]
                 )
-            out[start:stop, 0] = imager(batch)
+            out[start:stop, 0] = imager(batch, positions=np.arange(start, stop))
             if progress is not None:
                 progress.update(stop - start)
     return out
@@ -139,10 +194,10 @@ def _check_common(n_samples, size, snr, tilt_range, voxel_size, defocus, max_shi
     return (
         check_int(n_samples, "n_samples", minimum=1),
         check_int(size, "size", minimum=8),
-        check_snr(snr),
-        check_tilt_range(tilt_range),
+        check_snr_spec(snr),
+        check_tilt_range_spec(tilt_range),
         check_positive_float(voxel_size, "voxel_size"),
-        check_defocus(defocus),
+        check_defocus_spec(defocus),
         check_max_shift(max_shift),
     )
 
@@ -163,6 +218,7 @@ def simulate_from_templates(
     junk_kinds=None,
     junk_as_classes: bool = False,
     crowding: float = 0.0,
+    n_tomograms: int = 1,
     return_poses: bool = False,
     random_state=None,
 ):
@@ -180,7 +236,8 @@ def simulate_from_templates(
         bundled real structures (:func:`list_structures`), files or arrays. Label ``k``
         is ``templates[k]``. A bundled structure that does not fit the box raises.
     n_samples, size, snr, class_weights, tilt_range, voxel_size, defocus, max_shift, \
-normalize, junk, junk_kinds, junk_as_classes, crowding, return_poses, random_state
+normalize, junk, junk_kinds, junk_as_classes, crowding, n_tomograms, return_poses, \
+random_state
         As in :func:`make_subtomograms`.
 
     Returns
@@ -234,16 +291,22 @@ normalize, junk, junk_kinds, junk_as_classes, crowding, return_poses, random_sta
             kinds=kinds,
             junk_as_classes=bool(junk_as_classes),
             crowding=crowding,
+            n_tomograms=n_tomograms,
         )
         return (X, y, poses) if return_poses else (X, y)
     counts = class_counts(n_samples, weights)
     plan = _Plan(n_samples, counts, max_shift, random_state)
+    conditions = make_conditions(n_samples, n_tomograms, snr, defocus, tilt_range, plan.pose_seed)
     posed = [_Posed(t, size, voxel_size) for t in loaded]
-    imager = _Imager(size, voxel_size, snr, tilt_range, defocus, normalize, plan.noise_seed)
+    imager = _Imager(
+        size, voxel_size, snr, tilt_range, defocus, normalize, plan.noise_seed, conditions
+    )
     X = np.empty((n_samples, 1, size, size, size), dtype=np.float32)
     _simulate_into(X, plan, posed, imager)
     if return_poses:
         poses = Bunch(rotations=plan.rotations.as_quat(), shifts=plan.shifts)
+        if conditions.varies:
+            poses.update(conditions.per_box())
         return X, plan.labels, poses
     return X, plan.labels
 
@@ -265,6 +328,7 @@ def make_subtomograms(
     junk_kinds=None,
     junk_as_classes: bool = False,
     crowding: float = 0.0,
+    n_tomograms: int = 1,
     return_poses: bool = False,
     random_state=None,
 ):
@@ -295,8 +359,10 @@ def make_subtomograms(
         Box edge in voxels (>= 8). Built-in structures are up to 250 A across, so keep
         ``size * voxel_size`` near 320 A (e.g. 16 voxels of 20 A for quick tests). Real
         structures need the ``box_size`` of :func:`list_structures` at 10 A per voxel.
-    snr : float, default=0.05
-        Signal-to-noise ratio, > 0; ``float("inf")`` gives noise-free data.
+    snr : float or (float, float), default=0.05
+        Signal-to-noise ratio, > 0; ``float("inf")`` gives noise-free data. A pair
+        ``(low, high)`` draws each tomogram's SNR log-uniformly between them (see
+        ``n_tomograms``): ice thickness as a noise level, thicker ice giving lower SNR.
     templates : sequence of str, int, path-like or ndarray, default=None
         Keys of bundled real structures, e.g. ``["4V5D", "3JB9", "4V1W"]``, which then
         replace the built-in classes: class ``k`` is ``templates[k]``. Any other source
@@ -307,13 +373,16 @@ def make_subtomograms(
         Relative class frequencies (non-negative, normalised to sum to one). The class
         counts are exact: largest-remainder rounding of ``n_samples * weights``. None
         gives balanced classes whose counts differ by at most one.
-    tilt_range : tuple of 2 floats, default=(-60, 60)
+    tilt_range : tuple of 2 floats, or 2 such tuples, default=(-60, 60)
         Tilt range in degrees, ``-90 < min < max < 90``; (-60, 60) leaves a missing
-        wedge of 30 degrees half-angle around kz.
+        wedge of 30 degrees half-angle around kz. Two ranges, the narrowest and the
+        widest, e.g. ``((-45, 45), (-70, 70))``, give each tomogram its own: its lowest
+        and highest tilts are drawn uniformly between theirs.
     voxel_size : float, default=10.0
         Angstrom per voxel.
-    defocus : float, default=-5.0
-        Defocus in micrometres; negative means underfocus.
+    defocus : float or (float, float), default=-5.0
+        Defocus in micrometres; negative means underfocus. A pair ``(low, high)`` (one
+        sign) draws each tomogram's defocus uniformly between them.
     max_shift : float, default=2.0
         Largest shift of a particle from the box centre, in voxels per axis (uniform).
     normalize : bool, default=True
@@ -340,8 +409,13 @@ def make_subtomograms(
         and poses, drawn touching each particle box's own particle, partly inside the
         box. Their density does not change the box's noise level. A dataset with
         ``crowding`` and no junk holds the same particles, poses and noise as without.
+    n_tomograms : int, default=1
+        Number of tomograms the boxes come from, each box assigned to one at random.
+        Each tomogram is imaged with its own ``snr``, ``defocus`` and ``tilt_range``
+        when these are ranges. The sample order, poses and noise draws are those of the
+        same dataset imaged alike, so the two can be compared box by box.
     return_poses : bool, default=False
-        Also return the poses.
+        Also return the poses (and each box's imaging conditions).
     random_state : int, RandomState instance or None, default=None
         Seeds the sample order, poses and noise (see the module notes on pairing).
 
@@ -358,7 +432,9 @@ def make_subtomograms(
         ``crowding`` also ``kind`` (``"particle"`` or the junk kind of each box),
         ``particle_class`` (the class of the box's particle, including off-centre and
         edge-cut ones; -1 for none) and ``n_neighbours``; the pose of a junk box
-        without a particle is NaN.
+        without a particle is NaN. When the imaging varies (``n_tomograms > 1`` or a
+        range), also each box's ``tomogram``, ``snr``, ``tilt_range`` (n_samples, 2)
+        and ``defocus``.
 
     See Also
     --------
@@ -390,6 +466,15 @@ def make_subtomograms(
     ...                          junk=0.6, random_state=0)
     >>> np.bincount(y).tolist()
     [2, 1, 1, 6]
+
+    Boxes from 5 tomograms, each with its own defocus, tilt range and ice thickness:
+
+    >>> X, y, poses = make_subtomograms(
+    ...     n_samples=10, n_classes=2, size=16, voxel_size=20.0, n_tomograms=5,
+    ...     snr=(0.03, 0.1), defocus=(-6.0, -2.0), tilt_range=((-45, 45), (-70, 70)),
+    ...     return_poses=True, random_state=0)
+    >>> len(set(poses.tomogram.tolist())) <= 5, bool(np.all(poses.tilt_range[:, 1] >= 45))
+    (True, True)
     """
     if templates is None:
         n_classes = 50 if n_classes is None else check_int(n_classes, "n_classes", minimum=2)
@@ -424,6 +509,7 @@ def make_subtomograms(
         junk_kinds=junk_kinds,
         junk_as_classes=junk_as_classes,
         crowding=crowding,
+        n_tomograms=n_tomograms,
         return_poses=return_poses,
         random_state=random_state,
     )

@@ -114,6 +114,12 @@ def test_resume_after_interruption_gives_the_same_table(data, tmp_path, monkeypa
     pd.testing.assert_frame_equal(resumed.drop(columns=TIMING), full.drop(columns=TIMING))
     on_disk = read_results(path)
     assert len(on_disk) == 12
+    # each test class's recall, with every row (secondary, for summary.md)
+    from skcryoal.benchmark import decode_recall
+
+    recall = [decode_recall(text) for text in on_disk["recall"]]
+    test_labels = {str(label) for label in np.unique(data[3])}
+    assert all(set(r) == test_labels and all(0 <= v <= 1 for v in r.values()) for r in recall)
     # a third run trains nothing
     fits["n"] = 0
     again = campaign(data, results_file=path)

@@ -213,3 +213,53 @@ def test_sigkill_of_a_writing_process_at_any_time_loses_at_most_the_torn_row(tmp
     assert all(len(decode_indices(q)) == 30_000 for q in results["queried"])
     ResultsWriter(path).append(make_row(n))
     assert read_results(path)["cycle"].tolist() == list(range(n + 1))
+
+
+def test_a_file_of_the_previous_release_is_resumed_without_recall(tmp_path):
+    """Results written before the recall column existed: read, and appended to, as they are."""
+    old_columns = [c for c in COLUMNS if c != "recall"]
+    path = tmp_path / "results.csv"
+    path.write_text(",".join(old_columns) + "\n")
+    writer = ResultsWriter(path)
+    writer.append(dict(make_row(0), recall="0:0.5 1:1"))
+    lines = path.read_text().splitlines()
+    assert lines[0] == ",".join(old_columns)  # the header is kept
+    assert len(lines[1].split(",")) == len(old_columns)
+    table = read_results(path)
+    assert list(table.columns) == list(COLUMNS)
+    assert table["recall"].tolist() == [""]
+    # a new file gets the column
+    new = tmp_path / "new.csv"
+    ResultsWriter(new).append(dict(make_row(0), recall="0:0.5 1:1"))
+    assert read_results(new)["recall"].tolist() == ["0:0.5 1:1"]
+
+
+def test_recall_cells_round_trip():
+    from skcryoal.benchmark import decode_recall, encode_recall
+
+    text = encode_recall(["ribosome", "junk"], [0.123456789, 1.0])
+    assert text == "ribosome:0.123457 junk:1"
+    assert decode_recall(text) == {"ribosome": 0.123457, "junk": 1.0}
+    assert decode_recall("") == {} and decode_recall(float("nan")) == {}
+
+
+def test_summary_shows_each_class_recall_when_recorded():
+    import pandas as pd
+
+    from skcryoal.benchmark import summary_markdown
+
+    rows = []
+    for strategy in ("random", "ema"):
+        for trial in (0, 1):
+            for cycle, n in enumerate((10, 20)):
+                row = make_row(cycle)
+                row.update(strategy=strategy, strategy_name=strategy, trial=trial, n_labeled=n)
+                row["recall"] = f"0:{0.5 + 0.1 * cycle + 0.1 * trial} 1:1"
+                rows.append(row)
+    results = pd.DataFrame(rows, columns=COLUMNS)
+    text = summary_markdown(results, class_names={0: "0 4V5D", 1: "1 not a particle"})
+    assert "## Per-class recall (secondary)" in text
+    assert "| strategy | labels | 0 4V5D | 1 not a particle |" in text
+    assert "| random | 10 | 0.550 | 1.000 |" in text and "| ema | 20 | 0.650 | 1.000 |" in text
+    results["recall"] = ""
+    assert "Per-class recall" not in summary_markdown(results)

@@ -94,3 +94,6 @@ def test_tiny_run(tmp_path, data_home, capsys, name):
     if name == "candidate-cleaning-cpu":
         assert config["primary_endpoint"]["metric"] == "macro_f1"
         assert "macro" in summary.lower()
+        # per-class recall, the junk class named: junk called a particle shows there
+        assert "## Per-class recall (secondary)" in summary
+        assert "not a particle |" in summary.split("## Per-class recall")[1].splitlines()[4]

@@ -60,10 +60,11 @@ def test_simulate_writes_a_readable_data_set(tmp_path, capsys, fmt):
 def fake_simulator(monkeypatch):
     calls = []
 
-    def make_subtomograms(n_samples, n_classes, size, snr, **kwargs):
+    def make_subtomograms(n_samples, n_classes, size, snr, return_poses=False, **kwargs):
         calls.append(dict(n_samples=n_samples, n_classes=n_classes, size=size, snr=snr, **kwargs))
         X = np.zeros((n_samples, 1, size, size, size), dtype=np.float32)
-        return X, np.arange(n_samples) % n_classes
+        y = np.arange(n_samples) % n_classes
+        return (X, y, {}) if return_poses else (X, y)
 
     monkeypatch.setattr("skcryoal.datasets.make_subtomograms", make_subtomograms)
     return calls
@@ -108,6 +109,34 @@ def test_options_reach_the_simulator(tmp_path, fake_simulator, capsys):
     np.testing.assert_allclose(fake_simulator[-1]["class_weights"], [0.25, 0.25, 0.5])
 
 
+def test_simulate_from_several_tomograms_writes_their_conditions(tmp_path, capsys):
+    out = tmp_path / "sim"
+    argv = ["simulate", str(out), "--n-samples", "8", "--n-classes", "2", "--size", "8",
+            "--voxel-size", "40", "--seed", "0", "--n-tomograms", "3", "--snr", "0.03", "0.1",
+            "--defocus", "-6", "-2", "--tilt-range", "-45", "45", "-70", "70"]  # fmt: skip
+    assert main(argv) == 0
+    import pandas as pd
+
+    conditions = pd.read_csv(out / "conditions.csv")
+    assert list(conditions.columns) == [
+        "rlnImageName", "tomogram", "snr", "defocus_um", "tilt_min", "tilt_max"
+    ]  # fmt: skip
+    assert conditions["rlnImageName"].tolist() == [f"subtomo_{i:06d}.mrc" for i in range(8)]
+    assert set(conditions["tomogram"]) <= {0, 1, 2}
+    assert conditions["snr"].between(0.03, 0.1).all()
+    assert conditions["defocus_um"].between(-6, -2).all()
+    assert conditions["tilt_max"].between(45, 70).all()
+    assert conditions.groupby("tomogram")["defocus_um"].nunique().eq(1).all()
+    recorded = json.loads((out / "classes.json").read_text())["parameters"]
+    assert recorded["tilt_range"] == [[-45.0, 45.0], [-70.0, 70.0]]
+    assert recorded["snr"] == [0.03, 0.1] and recorded["n_tomograms"] == 3
+    # imaged alike: no conditions file
+    plain = tmp_path / "plain"
+    assert main(["simulate", str(plain), "--n-samples", "4", "--n-classes", "2", "--size", "8",
+                 "--voxel-size", "40"]) == 0  # fmt: skip
+    assert not (plain / "conditions.csv").exists()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -127,6 +156,14 @@ def test_options_reach_the_simulator(tmp_path, fake_simulator, capsys):
             "--class-weights needs 3 values",
         ),
         (["simulate", "o", "--tilt-range", "60", "-60"], "needs MIN < MAX"),
+        (["simulate", "o", "--tilt-range", "-45", "45", "-70"], "takes MIN MAX, or four"),
+        (["simulate", "o", "--snr", "0.1", "0.2", "0.3"], "--snr takes one value or two"),
+        (["simulate", "o", "--snr", "0.1", "0.05"], r"0 < low < high < inf"),
+        (
+            ["simulate", "o", "--tilt-range", "-70", "70", "-45", "45"],
+            "the widest containing the narrowest",
+        ),
+        (["simulate", "o", "--n-tomograms", "0"], "--n-tomograms: expected a positive integer"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(tmp_path, monkeypatch, capsys, args, message):
