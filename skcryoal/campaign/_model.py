@@ -14,7 +14,13 @@ import numpy as np
 from sklearn.base import clone
 
 from ._checkpoint import CheckpointError, load_checkpoint, prune_checkpoints, write_checkpoint
-from ._pretrain import load_embedder, pretrain_campaign, with_embedder
+from ._pretrain import (
+    auto_pretrain,
+    load_embedder,
+    pretrain_campaign,
+    pretrain_pending,
+    with_embedder,
+)
 from ._specs import _takes, make_strategy, resolve_seed, round_seed, subsample_rows
 from ._store import labels_digest
 from ._warm import (
@@ -227,32 +233,34 @@ def _unlabeled_view(campaign, estimator, labels):
     return RowSubset(campaign._volumes, ids) if len(ids) else None
 
 
-def _use_pretrained(campaign, estimator):
+def _use_pretrained(campaign, estimator, warm=False):
     """Start a fresh estimator from the campaign's pretrained encoder; return its key or None.
 
     Only an estimator with an ``encoder`` parameter that is not set already (a
     CryoNetClassifier; in a Pipeline, its final step) is changed. It fine-tunes
     gently, ``encoder_lr=PRETRAINED_ENCODER_LR``, unless it sets its own: at the
     classifier's usual rate a few dozen labels destroy the pretrained encoder
-    (measured: docs/benchmarks.md, "Fewer labels").
+    (measured: docs/benchmarks.md, "Fewer labels"). A ``warm`` fit keeps its
+    length (the warm start's epochs; its weights, the encoder's included, are the
+    latest model's), so no ``min_steps`` is imposed on it.
     """
     from ._pretrain import encoder_path, pretrained_record
 
     record = pretrained_record(campaign)
     if record is None:
         return None
-    if not use_encoder(estimator, encoder_path(campaign)):
+    if not use_encoder(estimator, encoder_path(campaign), min_steps=not warm):
         return None
     return record["key"]
 
 
-def use_encoder(estimator, encoder):
+def use_encoder(estimator, encoder, *, min_steps=True):
     """Start ``estimator`` from a pretrained ``encoder``, fine-tuned gently; True if it can.
 
     Only an estimator with an ``encoder`` parameter that is not set already (a
     CryoNetClassifier; in a Pipeline, its final step) is changed; ``encoder_lr``
-    becomes ``PRETRAINED_ENCODER_LR`` and ``min_steps`` ``PRETRAINED_MIN_STEPS``
-    unless it sets its own (the measured recipe).
+    becomes ``PRETRAINED_ENCODER_LR`` and (with ``min_steps``) ``min_steps``
+    ``PRETRAINED_MIN_STEPS`` unless it sets its own (the measured recipe).
     """
     from ._pretrain import PRETRAINED_ENCODER_LR, PRETRAINED_MIN_STEPS
 
@@ -263,7 +271,7 @@ def use_encoder(estimator, encoder):
     final.set_params(encoder=encoder)
     if "encoder_lr" in params and params["encoder_lr"] is None:
         final.set_params(encoder_lr=PRETRAINED_ENCODER_LR)
-    if "min_steps" in params and params["min_steps"] is None:
+    if min_steps and "min_steps" in params and params["min_steps"] is None:
         final.set_params(min_steps=PRETRAINED_MIN_STEPS)
     return True
 
@@ -300,6 +308,9 @@ def fit_campaign(
             f"fit needs at least 2 labeled particles; the campaign has {len(labels)}. "
             "Label more first (campaign.label(ids, labels))."
         )
+    if pretrain_pending(campaign):
+        # the campaign's recipe: an encoder learnt from the pool, once, before the first fit
+        auto_pretrain(campaign, progress=True)
     seed = None if random_state is None else resolve_seed(random_state)
     estimator = _seeded(campaign._template, seed)
     if params:
@@ -315,7 +326,7 @@ def fit_campaign(
         skorch_net(estimator).set_params(max_epochs=warm[2])
         # first, so that the other callbacks see the loaded weights
         extra = [(_WARM, warm_start_callback(warm[1])), *extra]
-    pretrained = _use_pretrained(campaign, estimator)
+    pretrained = _use_pretrained(campaign, estimator, warm=warm is not None)
     kwargs = {}
     if semi_supervised:
         kwargs["X_unlabeled"] = _unlabeled_view(campaign, estimator, labels)

@@ -38,6 +38,53 @@ PRETRAINED_ENCODER_LR = 1e-4
 PRETRAINED_MIN_STEPS = 400
 
 
+#: how a campaign learns (``Campaign.create(recipe=...)``): "pretrained", the measured
+#: best (an encoder learnt from the pool at the first fit, fine-tuned by every fit), or
+#: "paper", the paper's (width 64, from scratch at every fit)
+RECIPES = ("pretrained", "paper")
+#: the width of the default classifier of each recipe (the pretrained recipe was measured
+#: at width 16: pretraining width 64 on a CPU takes hours)
+RECIPE_WIDTH = {"pretrained": 16, "paper": 64}
+#: volumes the automatic pretraining shows the encoder: 30 epochs of 2,000 particles, as
+#: measured (docs/benchmarks.md); a larger pool takes fewer epochs (20,000 particles for 3
+#: epochs did better than 2,000 for 30), a smaller one at most 30
+AUTO_PRETRAIN_VOLUMES = 60_000
+AUTO_PRETRAIN_MAX_EPOCHS = 30
+
+
+def check_recipe(recipe, estimator):
+    """The recipe to record: "pretrained", "paper", or None (a given estimator, as it is)."""
+    if recipe is not None and recipe not in RECIPES:
+        raise ValueError(
+            f"recipe must be one of {RECIPES} or None; got {recipe!r}. 'pretrained' learns "
+            "an encoder from the pool at the first fit; 'paper' is the paper's recipe."
+        )
+    if recipe is None:
+        return "pretrained" if estimator is None else None
+    return recipe
+
+
+def auto_epochs(n_particles):
+    """Epochs of the automatic pretraining for a pool of ``n_particles``."""
+    epochs = round(AUTO_PRETRAIN_VOLUMES / max(1, n_particles))
+    return int(min(AUTO_PRETRAIN_MAX_EPOCHS, max(1, epochs)))
+
+
+def pretrain_pending(campaign):
+    """Whether the campaign's recipe pretrains and no embedder is recorded yet."""
+    meta = campaign._store.meta()
+    return meta.get("recipe") == "pretrained" and meta.get("pretrained") is None
+
+
+def auto_pretrain(campaign, progress=True):
+    """The recipe's pretraining, at a campaign's first fit: the default embedder, sized."""
+    embedder = default_embedder(campaign)
+    n = campaign.n_particles
+    # a batch of contrasted pairs needs that many particles: a small pool, a smaller batch
+    embedder.set_params(max_epochs=auto_epochs(n), batch_size=min(embedder.batch_size, n))
+    return pretrain_campaign(campaign, embedder, progress=progress)
+
+
 def default_embedder(campaign):
     """An embedder whose encoder fits the campaign's classifier (width and stem)."""
     from ..pretraining import SubtomogramEmbedder

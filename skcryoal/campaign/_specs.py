@@ -166,14 +166,24 @@ def make_strategy(folder, spec, seed, *, seed_callable=False):
     return get_strategy(spec["name"], **params)
 
 
-def estimator_template(estimator, classes, seed):
-    """Return the unfitted estimator the campaign clones for every fit."""
+def estimator_template(estimator, classes, seed, recipe=None):
+    """Return the unfitted estimator the campaign clones for every fit.
+
+    The default estimator's width is the recipe's (``RECIPE_WIDTH``): 16 for the
+    pretrained recipe, the paper's 64 otherwise.
+    """
     if estimator is None:
         from ..classifier import CryoNetClassifier
+        from ._pretrain import RECIPE_WIDTH
 
         # particles picked from tomograms lie in random poses: wedge-preserving
         # augmentation is the largest single gain measured (docs/benchmarks.md)
-        return CryoNetClassifier(classes=list(classes.values), augment=True, random_state=seed)
+        return CryoNetClassifier(
+            classes=list(classes.values),
+            augment=True,
+            module__width=RECIPE_WIDTH[recipe or "paper"],
+            random_state=seed,
+        )
     if isinstance(estimator, type) or not hasattr(estimator, "fit"):
         raise TypeError(
             f"estimator must be an estimator instance with fit/predict_proba; got {estimator!r}."

@@ -39,6 +39,10 @@ class CampaignStatus:
         The recorded pretraining (:meth:`Campaign.pretrain`): ``method``,
         ``n_epochs``, ``n_particles``, ``train_seconds``, ``time``, ``key``...;
         None if the campaign has none.
+    recipe : str or None
+        The campaign's recipe (:meth:`Campaign.create`): ``"pretrained"``,
+        ``"paper"``, or None (a given estimator, or a campaign created before
+        recipes existed).
     """
 
     n_particles: int
@@ -53,9 +57,12 @@ class CampaignStatus:
     model_up_to_date: bool = False
     path: str = ""
     pretrained: dict | None = None
+    recipe: str | None = None
 
     def _pretrained_line(self):
         record = self.pretrained
+        if record is None and self.recipe == "pretrained":
+            return "none yet: the first fit learns one from the unlabeled pool (recipe)"
         if record is None:
             return "none (campaign.pretrain() learns an encoder from the unlabeled pool)"
         latest = self.models[-1] if self.models else None

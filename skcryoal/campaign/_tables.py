@@ -208,4 +208,5 @@ def status(campaign):
         model_up_to_date=bool(models) and models[-1]["labels_digest"] == labels_digest(labeled),
         path=str(campaign.path),
         pretrained=campaign._store.meta().get("pretrained"),
+        recipe=campaign._store.meta().get("recipe"),
     )

@@ -76,7 +76,7 @@ def add_arguments(parser):
         metavar="KEYS",
         help="bundled real structures as the classes, comma-separated, e.g. "
         "4V5D,4V1W,3JB9 (label k is the k-th; see skcryoal.datasets.list_structures: "
-        "3KPR, 6MSM, 4V1W, 4V5D-30S, 3JB9, 4V5D-50S, 4V5D; a .pdb, .cif or .mrc file of "
+        "3KPR, 6MSM, 7PBL, 4V1W, 4V5D-30S, 3JB9, 4V5D-50S, 4V5D; a .pdb, .cif or .mrc file of "
         "your own works too); the box must hold them (--size x --voxel-size, e.g. 32 x 12 "
         "A for all of them)",
     )

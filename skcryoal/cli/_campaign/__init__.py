@@ -134,6 +134,16 @@ def _add_new(sub):
         help="train without the wedge-preserving augmentation (180-degree turns about the "
         "axes, shifts of up to 2 voxels), e.g. for particles whose pose defines the class",
     )
+    add(
+        "--recipe",
+        choices=("pretrained", "paper"),
+        default="pretrained",
+        help="pretrained: the first fit first learns an encoder from every particle of the "
+        "pool, without labels (SimCLR, about 60,000 volumes, resumable; `skcryoal campaign "
+        "pretrain` does it ahead, with its own options), and every fit fine-tunes it: the "
+        "measured best (docs: Fewer labels). paper: every fit from scratch, the paper's "
+        "recipe (default: pretrained)",
+    )
     sub.add_argument(
         "--seed", type=int, default=0, help="seed of the campaign and the model (default: 0)"
     )

@@ -52,6 +52,7 @@ def _run_new(args):
         annotator=args.annotator,
         warm_start_epochs=args.warm_start,
         subsample=args.subsample,
+        recipe=args.recipe,
     )
     if spec is None:
         pool = _pool_value(args, prog)
@@ -92,6 +93,8 @@ def _run_new(args):
             if args.warm_start
             else ""
         )
+        + "\n"
+        + _recipe_line(args.recipe, status.n_particles)
     )
     if status.n_labeled < 2:
         print(
@@ -103,6 +106,18 @@ def _run_new(args):
         f"skcryoal campaign query {_shell(folder)} -n {_DEFAULT_N}",
     )
     return 0
+
+
+def _recipe_line(recipe, n_particles):
+    from ...campaign._pretrain import auto_epochs
+
+    if recipe == "paper":
+        return "  recipe     paper: every fit from scratch, no pretraining"
+    return (
+        f"  recipe     pretrained: the first fit first learns an encoder from the "
+        f"{n_particles} particles ({auto_epochs(n_particles)} epochs, SimCLR), then every fit "
+        "fine-tunes it"
+    )
 
 
 def _refuse_existing(folder, prog):

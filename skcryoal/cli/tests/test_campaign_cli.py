@@ -19,7 +19,8 @@ from skcryoal.io import write_subtomograms
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 CLASSES = ["ribosome", "proteasome", "membrane"]
-TINY = ["--width", "4", "--epochs", "2", "--batch-size", "8"]
+# the paper's recipe (no pretraining at the first fit): what these tests are about is not it
+TINY = ["--width", "4", "--epochs", "2", "--batch-size", "8", "--recipe", "paper"]
 N_SEEDED = 9
 
 
@@ -81,7 +82,7 @@ def test_full_labelling_loop(tmp_path, capsys, table):
 
     # query: fits on the seed labels first, says so, lists ids with provenance
     code, out, err = cli(capsys, "query", folder, "-n", "6")
-    assert code == 0
+    assert code == 0, err
     assert f"Fitting a model on {N_SEEDED} labels" in out and "model #1" in out
     assert "epoch 2/2" in err  # a line per epoch when stderr is not a terminal
     ids = Campaign.open(folder).queued()
@@ -336,3 +337,19 @@ def test_pretrain_then_fit_from_the_shell(tmp_path, capsys, table):
     # a pretraining that cannot run says why, without a traceback
     status, _, err = cli(capsys, "pretrain", folder, "--batch-size", "64", "--no-progress")
     assert status == 2 and "at least batch_size=64 volumes; got 36" in err
+
+
+def test_the_default_recipe_is_said_when_created(tmp_path, capsys, table):
+    path, _ = table
+    folder = tmp_path / "camp"
+    code, out, _ = cli(capsys, "new", folder, "--pool", path, "--classes", ",".join(CLASSES),
+                       "--width", "4")  # fmt: skip
+    assert code == 0
+    assert "recipe     pretrained: the first fit first learns an encoder from the 36 " in out
+    assert Campaign.open(folder)._store.meta()["recipe"] == "pretrained"
+    code, out, _ = cli(capsys, "status", folder)
+    assert "none yet: the first fit learns one from the unlabeled pool" in out
+    paper = tmp_path / "paper"
+    code, out, _ = cli(capsys, "new", paper, "--pool", path, "--classes", ",".join(CLASSES),
+                       "--recipe", "paper")  # fmt: skip
+    assert code == 0 and "recipe     paper: every fit from scratch" in out

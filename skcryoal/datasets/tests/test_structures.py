@@ -44,7 +44,7 @@ def _rg(points, weights):
 
 def test_table_lists_every_shipped_file():
     table = list_structures()
-    assert len(table) >= 7
+    assert len(table) >= 8
     assert table.key.is_unique
     assert sorted(table.file) == sorted(p.name for p in STRUCTURES.glob("*.npz"))
     for column in ("pdb_id", "name", "mass_kda", "resolution", "citation", "source", "licence"):
@@ -78,6 +78,8 @@ def test_masses_are_in_table_order_and_spread():
     totals = [structure_points(key)[1].sum() for key in table.key]
     assert np.all(np.diff(totals) > 0)
     assert table.mass_kda.min() < 150 and table.mass_kda.max() > 2000
+    # No gap wider than a factor 2.5 between neighbours (the largest: 211 to 432 kDa).
+    assert np.diff(np.log(table.mass_kda)).max() < np.log(2.5)
 
 
 def test_coarser_voxels_merge_pseudo_atoms():
