@@ -600,6 +600,14 @@ def main(argv=None):
         default="accuracy",
         help="the metric of the reports' endpoints (macro_f1 for the imbalanced set)",
     )
+    parser.add_argument(
+        "--family",
+        help="the declared family of a --final-report, comma-separated arms compared with "
+        "today (default: the first declaration's five arms)",
+    )
+    parser.add_argument(
+        "--reference", default="today", help="the arm the family is compared with (default: today)"
+    )
     parser.add_argument("--report")
     parser.add_argument(
         "--final-report",
@@ -630,8 +638,13 @@ def main(argv=None):
         report(args.report)
         return 0
     if args.final_report:
+        family = FAMILY if args.family is None else tuple(args.family.split(","))
         text = final_report(
-            args.final_report, metric=args.metric, class_names=class_names(args.data)
+            args.final_report,
+            reference=args.reference,
+            metric=args.metric,
+            class_names=class_names(args.data),
+            family=family,
         )
         print(text)
         if args.out:

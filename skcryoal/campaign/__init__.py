@@ -12,6 +12,7 @@ campaign, through the same steps.
 - :class:`Campaign` -- ``create``/``open``, ``query``, ``label``, ``skip``,
   ``undo``, ``fit``, ``predict``, ``export_batch``, ``import_labels``.
 - :class:`CampaignStatus` -- counts returned by :meth:`Campaign.status`.
+- :class:`AnnotationCost` -- what the labels cost (:meth:`Campaign.annotation_cost`).
 - :class:`CampaignWidget` -- label in a notebook (``campaign.widget()``; needs
   ``pip install 'skcryoal[notebook]'``).
 - :class:`OracleAnnotator`, :func:`run_rounds` -- the loop with known labels.
@@ -21,6 +22,7 @@ campaign, through the same steps.
 
 from ._campaign import Campaign
 from ._checkpoint import CheckpointError
+from ._cost import AnnotationCost
 from ._oracle import OracleAnnotator, run_rounds
 from ._status import CampaignStatus
 from ._store import SCHEMA_VERSION, CampaignFileError, NewerCampaignError
@@ -28,6 +30,7 @@ from ._widget import CampaignWidget  # imports ipywidgets only when a widget is 
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AnnotationCost",
     "Campaign",
     "CampaignFileError",
     "CampaignStatus",

@@ -39,6 +39,10 @@ class CampaignStatus:
         The recorded pretraining (:meth:`Campaign.pretrain`): ``method``,
         ``n_epochs``, ``n_particles``, ``train_seconds``, ``time``, ``key``...;
         None if the campaign has none.
+    annotation : str
+        The annotation work in one line (:meth:`Campaign.annotation_cost`):
+        decisions timed, time spent, labels per hour per annotator, imported
+        labels, and the time left to a budget given to :meth:`Campaign.status`.
     recipe : str or None
         The campaign's recipe (:meth:`Campaign.create`): ``"pretrained"``,
         ``"paper"``, or None (a given estimator, or a campaign created before
@@ -58,6 +62,7 @@ class CampaignStatus:
     path: str = ""
     pretrained: dict | None = None
     recipe: str | None = None
+    annotation: str = ""
 
     def _pretrained_line(self):
         record = self.pretrained
@@ -103,6 +108,7 @@ class CampaignStatus:
             ("models", f"{len(self.models)}; latest {model}"),
             ("disagreements", f"{self.disagreements}"),
             ("pretrained encoder", self._pretrained_line()),
+            *([("annotation", self.annotation)] if self.annotation else []),
         ]
 
     def __str__(self):

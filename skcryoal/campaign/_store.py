@@ -93,6 +93,27 @@ CREATE TABLE IF NOT EXISTS sheet_imports (
 )
 """
 
+# how long the annotator looked at each particle before deciding (display to click), per
+# label or skip event (created on the first timed decision: stores of earlier releases
+# lack it, and releases before it ignore it)
+_DECISION_SECONDS = """
+CREATE TABLE IF NOT EXISTS decision_seconds (
+    event_id INTEGER PRIMARY KEY REFERENCES events (event_id),
+    seconds REAL NOT NULL CHECK (seconds >= 0)
+)
+"""
+
+# every label and skip event of an action (imports and seeds included), its annotator,
+# its action's kind and time, its decision time where one was recorded, its sheet if any
+_DECISIONS = """
+SELECT e.event_id, e.particle_id, e.kind, a.kind, a.annotator, a.time, a.undone_by IS NOT NULL,
+       {seconds}, {sheet}
+FROM events AS e JOIN actions AS a ON a.action_id = e.action_id
+{joins}
+WHERE e.kind != 'undo'
+ORDER BY e.event_id
+"""
+
 # latest event per particle among actions not undone (undo events excluded)
 _CURRENT = """
 SELECT e.particle_id, e.kind, e.label, a.annotator, a.time, e.event_id
@@ -472,7 +493,9 @@ class Store:
         )
         return cur.lastrowid
 
-    def record(self, kind, annotator, items, *, skip_unchanged=False, check=None, sheets=()):
+    def record(
+        self, kind, annotator, items, *, skip_unchanged=False, check=None, sheets=(), seconds=None
+    ):
         """Record one action (``label``, ``skip`` or ``import``) in one transaction.
 
         Parameters
@@ -490,6 +513,9 @@ class Store:
         sheets : iterable of str, default=()
             The ids of the label sheets an import comes from, recorded with
             the action (see :meth:`sheet_actions`).
+        seconds : dict or None, default=None
+            ``{particle_id: seconds}``: how long the annotator looked at each
+            particle before deciding, recorded with its event.
 
         Returns
         -------
@@ -518,6 +544,14 @@ class Store:
                 "INSERT INTO events (action_id, particle_id, kind, label) VALUES (?, ?, ?, ?)",
                 [(action, *row) for row in rows],
             )
+            timed = [(pid, seconds[pid]) for pid, _, _ in rows if seconds and pid in seconds]
+            if timed:
+                cur.execute(_DECISION_SECONDS)
+                cur.executemany(
+                    "INSERT INTO decision_seconds (event_id, seconds) SELECT event_id, ? "
+                    "FROM events WHERE action_id = ? AND particle_id = ?",
+                    [(float(t), action, pid) for pid, t in timed],
+                )
             sheets = sorted(set(sheets))
             if sheets:
                 # a table of its own, made on first use: stores of earlier releases lack it
@@ -552,6 +586,36 @@ class Store:
             return set()
         rows = cur.execute("SELECT action_id FROM sheet_imports WHERE sheet = ?", (sheet,))
         return {r[0] for r in rows.fetchall()}
+
+    def decisions(self):
+        """Every label and skip event, with who, when, its decision time and its sheet.
+
+        Returns
+        -------
+        rows : list of dict
+            ``event_id``, ``particle_id``, ``event`` (label, relabel, skip),
+            ``action`` (seed, label, skip, import), ``annotator``, ``time``,
+            ``undone`` (bool), ``seconds`` (None where not timed) and ``sheet``
+            (the label sheet of an import, else None), oldest first.
+        """
+        tables = {r[0] for r in self._read("SELECT name FROM sqlite_master WHERE type='table'")}
+        joins, seconds, sheet = [], "NULL", "NULL"
+        if "decision_seconds" in tables:
+            joins.append("LEFT JOIN decision_seconds AS t ON t.event_id = e.event_id")
+            seconds = "t.seconds"
+        if "sheet_imports" in tables:
+            # one sheet per import action (an import reads one sheet)
+            joins.append(
+                "LEFT JOIN (SELECT action_id, MIN(sheet) AS sheet FROM sheet_imports "
+                "GROUP BY action_id) AS s ON s.action_id = e.action_id"
+            )
+            sheet = "s.sheet"
+        sql = _DECISIONS.format(seconds=seconds, sheet=sheet, joins="\n".join(joins))
+        cols = ("event_id", "particle_id", "event", "action", "annotator", "time", "undone")
+        return [
+            {**dict(zip(cols, r[:7])), "undone": bool(r[6]), "seconds": r[7], "sheet": r[8]}
+            for r in self._read(sql)
+        ]
 
     def last_action_id(self):
         """Return the id of the latest action (0 if none): what a sheet was exported after."""

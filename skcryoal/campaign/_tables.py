@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from ._cost import annotation_cost
 from ._status import CampaignStatus
 from ._store import labels_digest
 
@@ -177,8 +178,8 @@ def particles(campaign):
     return frame
 
 
-def status(campaign):
-    """A :class:`CampaignStatus` snapshot."""
+def status(campaign, budget=None):
+    """A :class:`CampaignStatus` snapshot (with the annotation time to ``budget`` labels)."""
     current = campaign._store.current()
     labeled = {p: s[1] for p, s in current.items() if s[0] in _LABELED}
     per_class = {v: 0 for v in campaign._classes.values}
@@ -209,4 +210,5 @@ def status(campaign):
         path=str(campaign.path),
         pretrained=campaign._store.meta().get("pretrained"),
         recipe=campaign._store.meta().get("recipe"),
+        annotation=annotation_cost(campaign._store, len(labeled), budget).summary(),
     )

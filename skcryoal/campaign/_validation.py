@@ -56,3 +56,29 @@ def check_ids(ids, n_particles):
             "give each particle one label. Nothing was recorded."
         )
     return [int(i) for i in arr]
+
+
+def check_seconds(seconds, ids):
+    """``{id: seconds}`` of decision times given per id (or one for all), or None."""
+    if seconds is None:
+        return None
+    values = np.atleast_1d(np.asarray(seconds, dtype=object))
+    if values.ndim != 1 or len(values) not in (1, len(ids)):
+        raise ValueError(
+            f"seconds must be one number or one per particle ({len(ids)}); got {seconds!r}."
+        )
+    if len(values) == 1:
+        values = np.repeat(values, len(ids))
+    out = {}
+    for pid, value in zip(ids, values):
+        if value is None:
+            continue  # this one was not timed
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise ValueError(f"seconds must be numbers >= 0 (or None); got {value!r}.")
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(
+                f"seconds must be finite numbers >= 0: how long particle {pid} was looked at "
+                f"before the decision; got {value!r}."
+            )
+        out[int(pid)] = float(value)
+    return out

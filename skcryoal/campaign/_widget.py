@@ -11,6 +11,7 @@ space) so that Backspace, which deletes it, is seen too.
 
 import html
 import string
+import time
 
 import numpy as np
 
@@ -129,7 +130,9 @@ class CampaignWidget:
     its id and provenance (from ``campaign.particles()``), one button per class, skip
     and undo,
     the campaign's progress, and a button that retrains the model and queues the next
-    batch. Every label is written to the campaign the moment it is given.
+    batch. Every label is written to the campaign the moment it is given, with the time
+    the particle was on screen before it (display to click; see
+    :meth:`Campaign.annotation_cost`).
 
     Keyboard: click into the "Keys" box, then type ``1``..``9`` (then letters) for the
     classes in order, ``s`` to skip, ``u`` or Backspace to undo.
@@ -234,6 +237,7 @@ class CampaignWidget:
         self._current = None
         self._n_queued = 0
         self._volume = (None, None)  # (particle id, volume) of the panels shown
+        self._shown = (None, None)  # (particle id, monotonic time it was first drawn)
         self._particles = None  # campaign.particles(), read once when first needed
         self._busy = False
         self._build(ipywidgets, slab, batch_size)
@@ -399,6 +403,16 @@ class CampaignWidget:
         for image, png in zip(self.images, pngs):
             image.value = png
         self._panels.layout.display = None
+        if self._shown[0] != pid:  # a redraw (slab, refresh) keeps the first display's time
+            self._shown = (pid, self._clock())
+
+    #: the clock of decision times (a test may replace it)
+    _clock = staticmethod(time.monotonic)
+
+    def _seconds(self, pid):
+        """Seconds ``pid`` has been on screen, or None if it was never drawn."""
+        shown, since = self._shown
+        return None if shown != pid else max(0.0, self._clock() - since)
 
     def _provenance_html(self, pid):
         particles = getattr(self.campaign, "particles", None)
@@ -505,9 +519,12 @@ class CampaignWidget:
             The particle labeled.
         """
         pid = self._require_current("label")
+        seconds = self._seconds(pid)
         self._act(
             f"label particle {pid} as {class_name!r}",
-            lambda: self.campaign.label([pid], [class_name], annotator=self.annotator),
+            lambda: self.campaign.label(
+                [pid], [class_name], annotator=self.annotator, seconds=[seconds]
+            ),
             f"Particle {pid}: <b>{html.escape(str(class_name))}</b>.",
         )
         return pid
@@ -521,9 +538,10 @@ class CampaignWidget:
             The particle skipped.
         """
         pid = self._require_current("skip")
+        seconds = self._seconds(pid)
         self._act(
             f"skip particle {pid}",
-            lambda: self.campaign.skip([pid], annotator=self.annotator),
+            lambda: self.campaign.skip([pid], annotator=self.annotator, seconds=[seconds]),
             f"Particle {pid}: skipped.",
         )
         return pid

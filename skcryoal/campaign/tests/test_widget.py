@@ -358,3 +358,17 @@ def test_integer_classes_are_passed_back_as_integers(tmp_path):
     w.class_buttons[2].click()
     assert labeled(c) == {pid: 2}
     assert w.class_buttons[2].description == "3  2"
+
+
+def test_each_decision_is_stored_with_its_time_on_screen(campaign, monkeypatch):
+    clock = iter([100.0, 107.5, 107.5, 110.0, 112.0])  # drawn, labeled+next drawn, skipped...
+    monkeypatch.setattr(CampaignWidget, "_clock", staticmethod(lambda: next(clock)))
+    w = CampaignWidget(campaign, annotator="ada")
+    w.class_buttons["proteasome"].click()  # on screen 100.0 -> 107.5
+    w.skip()  # the next one, drawn at 107.5, skipped at 110.0
+    table = campaign.annotation_cost().per_annotator.set_index("annotator")
+    assert table.loc["ada", "n_timed"] == 2
+    assert table.loc["ada", "hours"] * 3600 == pytest.approx(7.5 + 2.5)
+    # a redraw of the same particle (slab slider) keeps its first display's time
+    w.slab_slider.value = 3
+    assert w._shown[1] == 112.0

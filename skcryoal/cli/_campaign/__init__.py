@@ -167,6 +167,13 @@ def _add_moved_pool(sub):
 
 def _add_status(sub):
     sub.add_argument("--json", action="store_true", help="print the status as JSON")
+    sub.add_argument(
+        "--budget",
+        type=positive_int,
+        metavar="N",
+        help="a label budget: also say how much annotation time is left to reach it, at the "
+        "rate of the decisions timed so far, and print the time per annotator",
+    )
 
 
 def _add_query(sub):
@@ -292,7 +299,8 @@ def add_arguments(parser):
         commands,
         "status",
         "Show labels per class, queue, query rounds, models and disagreements.",
-        "  skcryoal campaign status ribo\n  skcryoal campaign status ribo --json",
+        "  skcryoal campaign status ribo\n  skcryoal campaign status ribo --json\n"
+        "  skcryoal campaign status ribo --budget 300",
         _add_status,
     )
     _command(

@@ -147,14 +147,24 @@ def _create(args, folder, pool, classes, **options):
 # -------------------------------------------------------------------- status
 def _run_status(args):
     with _open(args) as campaign:
-        status = campaign.status()
+        status = campaign.status(budget=args.budget)
         classes = campaign.classes
         disagreements = campaign.disagreements() if status.disagreements else None
+        cost = campaign.annotation_cost(budget=args.budget)
     if args.json:
         data = {"classes": classes, **dataclasses.asdict(status)}
+        data["annotation_cost"] = {
+            "per_annotator": cost.per_annotator.to_dict(orient="records"),
+            "budget": cost.budget,
+            "projected_hours": cost.projected_hours,
+        }
         print(json.dumps(data, indent=2, default=str))
         return 0
     print(status)
+    if args.budget is not None:
+        print("  annotation per annotator:")
+        table = cost.per_annotator.to_string(index=False)
+        print("\n".join("    " + line for line in table.splitlines()))
     if len(status.models) > 1:
         print("  model history:")
         for model in status.models[-10:]:

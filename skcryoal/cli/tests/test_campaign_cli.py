@@ -353,3 +353,20 @@ def test_the_default_recipe_is_said_when_created(tmp_path, capsys, table):
     code, out, _ = cli(capsys, "new", paper, "--pool", path, "--classes", ",".join(CLASSES),
                        "--recipe", "paper")  # fmt: skip
     assert code == 0 and "recipe     paper: every fit from scratch" in out
+
+
+def test_status_says_what_the_labels_cost(tmp_path, capsys, table):
+    path, _ = table
+    folder = tmp_path / "camp"
+    assert cli(capsys, "new", folder, "--pool", path, "--classes", ",".join(CLASSES), *TINY)[0] == 0
+    with Campaign.open(folder) as c:
+        c.label([20, 21], CLASSES[0], annotator="ana", seconds=[5.0, 7.0])
+    code, out, _ = cli(capsys, "status", folder, "--budget", "30")
+    assert code == 0
+    assert "2 decisions timed in 0.2 min (600 labels/hour; ana 600/h" in out
+    assert "to 30 labels: 1.9 min more (19 labels)" in out
+    assert "annotation per annotator:" in out and "labels_per_hour" in out
+    code, out, _ = cli(capsys, "status", folder, "--json", "--budget", "30")
+    data = json.loads(out)
+    rows = {r["annotator"]: r for r in data["annotation_cost"]["per_annotator"]}
+    assert rows["ana"]["n_timed"] == 2 and data["annotation_cost"]["budget"] == 30
