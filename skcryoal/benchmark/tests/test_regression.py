@@ -52,11 +52,11 @@ from skcryoal.benchmark._schedule import derive_seed, trial_seeds
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TIMING = ["train_seconds", "query_seconds"]
-MODEL_DEPENDENT = ["accuracy", "macro_f1"]  # and "added"/"queried" cells marked "?"
+MODEL_DEPENDENT = ["accuracy", "macro_f1", "recall"]  # and "added"/"queried" cells marked "?"
 LAYOUT = [
     "dataset", "strategy", "strategy_name", "trial", "trial_seed", "cycle", "n_labeled",
     "fraction", "accuracy", "macro_f1", "train_seconds", "query_seconds", "n_pool", "n_test",
-    "semi_supervised", "added", "queried",
+    "semi_supervised", "added", "queried", "recall",
 ]  # fmt: skip
 
 
