@@ -748,8 +748,7 @@ class Campaign(ModelMixin, FilesMixin):
         41 decisions timed in 6.2 min (390 labels/hour; ana 390/h; median 7.9 s);
         to 300 labels: 40.1 min more (259 labels)
         """
-        n_labeled = self.status().n_labeled
-        return annotation_cost(self._store, n_labeled, budget)
+        return annotation_cost(self._store, len(self._current_labels()), budget)
 
     def widget(self, **kwargs):
         """Return a notebook widget to label the queued particles.

@@ -90,7 +90,6 @@ class _Imager:
         else:
             self._by_tomogram = {}
             self.noisy = bool(np.all(np.isfinite(self.conditions.snr)))
-        self.transfer = self._fixed.transfer if self.conditions is None else None
         if self.noisy:
             self.noise_rng = np.random.default_rng(noise_seed)
 
@@ -121,10 +120,13 @@ class _Imager:
 
     def signal(self, volumes, positions=None):
         """The imaged, noise-free signal of a batch (boxes at ``positions`` in the dataset)."""
+        return self._signal(volumes, self._groups(positions))
+
+    def _signal(self, volumes, groups):
         if self.conditions is None:
             return self._filter(volumes, self._fixed.transfer)
         out = np.empty(volumes.shape, dtype=np.float32)
-        for imaging, rows in self._groups(positions):
+        for imaging, rows in groups:
             out[rows] = self._filter(volumes[rows], imaging.transfer)
         return out
 
@@ -132,7 +134,7 @@ class _Imager:
         """Image a batch; noise is set from ``signal_var`` per volume, by default its own."""
         axes = (1, 2, 3)
         groups = self._groups(positions)
-        signal = self.signal(volumes, positions)
+        signal = self._signal(volumes, groups)
         if self.noisy:
             # Drawn even for a zero-variance signal so that the stream stays aligned.
             noise = self.noise_rng.standard_normal(signal.shape, dtype=np.float32)

@@ -150,7 +150,9 @@ def _run_status(args):
         status = campaign.status(budget=args.budget)
         classes = campaign.classes
         disagreements = campaign.disagreements() if status.disagreements else None
-        cost = campaign.annotation_cost(budget=args.budget)
+        # the per-annotator table, shown with a budget or in JSON (the status has its line)
+        wanted = args.json or args.budget is not None
+        cost = campaign.annotation_cost(budget=args.budget) if wanted else None
     if args.json:
         data = {"classes": classes, **dataclasses.asdict(status)}
         data["annotation_cost"] = {
