@@ -286,8 +286,9 @@ class Campaign(ModelMixin, FilesMixin):
             with the default estimator; a given estimator is used as it is
             (pass ``"pretrained"`` to pretrain for it, or call
             :meth:`pretrain`). On a CPU the pretraining takes minutes at width
-            16 (16 min for 2,000 particles of 32^3 on 2 busy cores); at width
-            64, hours.
+            16 (measured for 2,000 particles of 32^3: 16 min on one torch
+            thread of a busy 2-core machine, 8 min projected on an idle
+            thread); at width 64, hours (estimated).
         strategy : str, (str, dict), callable or None, default=None
             Query strategy: a registered name (:func:`skcryoal.query.get_strategy`),
             a spec with parameters (``"ema:subsample=5000"`` or
